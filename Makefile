@@ -1,0 +1,48 @@
+# The two promises: `make run` and `make test`. Each installs what it needs first
+# (uv into .tools/, then the locked dependencies into .venv/), so a machine with only
+# Python 3.11+ and make is enough.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+VENV := .venv/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: run test lint typecheck format openapi bench install clean
+
+run: install
+	$(VENV)/helpdesk serve
+
+test: install lint typecheck
+	$(VENV)/pytest
+
+install: .venv/.installed
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	touch $@
+
+lint: install
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+
+typecheck: install
+	$(VENV)/mypy app
+
+format: install
+	$(VENV)/ruff check --fix .
+	$(VENV)/ruff format .
+
+openapi: install
+	$(VENV)/helpdesk openapi --output openapi/openapi.json
+
+bench: install
+	$(VENV)/python -m bench
+
+clean:
+	rm -rf .tools .venv .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,84 @@
+"""Who is calling: bearer-token authentication and typed role guards.
+
+401 means "we do not know who you are" (missing, unknown, revoked or expired token,
+deactivated user); 403 means "we know, and you may not".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select, update
+
+from app.auth.rate_limit import RateLimiter
+from app.auth.tokens import hash_token
+from app.db import DbSession
+from app.errors import Forbidden, TooManyRequests, Unauthorized
+from app.models import ApiToken, Role, User
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer hd_...`")
+
+
+async def current_user(
+    request: Request,
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized()
+    row = (
+        await session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == hash_token(credentials.credentials))
+        )
+    ).one_or_none()
+    now = datetime.now(UTC)
+    if row is None:
+        raise Unauthorized("The token is not valid.")
+    token, user = row
+    if token.revoked_at is not None:
+        raise Unauthorized("The token has been revoked.")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise Unauthorized("The token has expired.")
+    if not user.active:
+        raise Unauthorized("The user of this token has been deactivated.")
+
+    limiter: RateLimiter = request.app.state.rate_limiter
+    retry_after = limiter.acquire(token.id)
+    if retry_after is not None:
+        raise TooManyRequests(retry_after)
+
+    touch_interval = timedelta(seconds=request.app.state.settings.token_touch_interval_seconds)
+    if token.last_used_at is None or now - token.last_used_at >= touch_interval:
+        # Written at most once per interval: a write on every read would cost more than
+        # the precision is worth.
+        await session.execute(
+            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+        )
+    request.state.user_id = user.id
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
+    allowed = frozenset(roles)
+    names = ", ".join(sorted(role.value for role in allowed))
+
+    async def guard(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise Forbidden(f"This needs one of the roles: {names}.")
+        return user
+
+    return guard
+
+
+AdminUser = Annotated[User, Depends(require_roles(Role.ADMIN))]
+ManagerUser = Annotated[User, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))]
+StaffUser = Annotated[User, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]

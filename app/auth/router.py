@@ -1,0 +1,48 @@
+"""HTTP for API tokens: issue (shown once), list, revoke."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from app.auth import service
+from app.auth.dependencies import CurrentUser
+from app.auth.schemas import TokenCreate, TokenCreated, TokenOut
+from app.common.openapi import problems
+from app.common.types import IdPath
+from app.db import DbSession
+
+router = APIRouter(tags=["tokens"])
+
+
+@router.post(
+    "/users/{user_id}/tokens",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(403, 404),
+)
+async def create_token(
+    session: DbSession, caller: CurrentUser, user_id: IdPath, data: TokenCreate
+) -> TokenCreated:
+    token, secret = await service.issue_token(session, caller, user_id, data)
+    return TokenCreated(
+        id=token.id,
+        name=token.name,
+        token=secret,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+    )
+
+
+@router.get("/users/{user_id}/tokens", responses=problems(403, 404))
+async def list_tokens(session: DbSession, caller: CurrentUser, user_id: IdPath) -> list[TokenOut]:
+    tokens = await service.list_tokens(session, caller, user_id)
+    return [TokenOut.model_validate(token) for token in tokens]
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problems(404),
+)
+async def revoke_token(session: DbSession, caller: CurrentUser, token_id: IdPath) -> None:
+    await service.revoke_token(session, caller, token_id)

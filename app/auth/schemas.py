@@ -1,0 +1,38 @@
+"""API tokens as the API shows and accepts them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from app.common.types import ShortText
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ShortText = Field(description="What the token is for, e.g. 'CRM integration'.")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When the token stops working; omit for no expiry."
+    )
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(BaseModel):
+    id: int
+    name: str
+    token: str = Field(description="The secret. It is shown only in this response.")
+    created_at: datetime
+    expires_at: datetime | None

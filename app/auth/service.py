@@ -1,0 +1,67 @@
+"""Token use cases: issue, list, revoke."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.schemas import TokenCreate
+from app.auth.tokens import hash_token, mint_token
+from app.errors import Forbidden, NotFound, UnprocessableEntity
+from app.models import ApiToken, Role, User
+
+
+def _may_manage_tokens_of(actor: User, user_id: int) -> bool:
+    return actor.role is Role.ADMIN or actor.id == user_id
+
+
+async def issue_token(
+    session: AsyncSession, actor: User, user_id: int, data: TokenCreate
+) -> tuple[ApiToken, str]:
+    """Create a token and return it with its secret, which is never stored."""
+    if not _may_manage_tokens_of(actor, user_id):
+        raise Forbidden("Only an admin may issue tokens for someone else.")
+    owner = await session.get(User, user_id)
+    if owner is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    if not owner.active:
+        raise UnprocessableEntity(f"User {user_id} is deactivated; activate them first.")
+    if data.expires_at is not None and data.expires_at <= datetime.now(UTC):
+        raise UnprocessableEntity("expires_at must be in the future.")
+    secret = mint_token()
+    token = ApiToken(
+        user_id=user_id, name=data.name, token_hash=hash_token(secret), expires_at=data.expires_at
+    )
+    session.add(token)
+    await session.flush()
+    await session.refresh(token)
+    return token, secret
+
+
+async def issue_bootstrap_token(session: AsyncSession, user: User, name: str) -> str:
+    secret = mint_token()
+    session.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(secret)))
+    await session.flush()
+    return secret
+
+
+async def list_tokens(session: AsyncSession, actor: User, user_id: int) -> Sequence[ApiToken]:
+    if not _may_manage_tokens_of(actor, user_id):
+        raise Forbidden("Only an admin may see someone else's tokens.")
+    if await session.get(User, user_id) is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    query = select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)
+    return (await session.scalars(query)).all()
+
+
+async def revoke_token(session: AsyncSession, actor: User, token_id: int) -> None:
+    """Revoke a token. Revoking twice is harmless; someone else's token is 404."""
+    token = await session.get(ApiToken, token_id, with_for_update=True)
+    if token is None or not _may_manage_tokens_of(actor, token.user_id):
+        raise NotFound(f"Token {token_id} does not exist.")
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+        await session.flush()

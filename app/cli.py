@@ -1,0 +1,232 @@
+"""The `helpdesk` command: serve, migrate, worker-free admin tasks.
+
+Expected failures (database unreachable, port in use, bad URL or settings) print one
+line to stderr and exit 1; a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import os
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from app.config import Settings
+
+
+class CommandError(Exception):
+    """An expected failure, reported as one line."""
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"HELPDESK_{'_'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise CommandError(f"invalid settings: {problems}") from None
+
+
+def _describe(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def _database_url(settings: Settings) -> str:
+    """The configured server, or the embedded one started (or joined) for this process."""
+    if settings.database_url:
+        try:
+            make_url(settings.database_url)
+        except ArgumentError:
+            raise CommandError("HELPDESK_DATABASE_URL is not a valid database URL") from None
+        return settings.database_url
+    from app import embedded_db
+
+    try:
+        return embedded_db.start(settings.postgres_data_dir)
+    except embedded_db.EmbeddedPostgresError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _check_database(url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def probe() -> None:
+        engine = create_async_engine(url, connect_args={"timeout": 5})
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        reason = (
+            str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            if str(exc)
+            else type(exc).__name__
+        )
+        raise CommandError(f"cannot reach the database at {_describe(url)}: {reason}") from None
+
+
+def _migrate(url: str) -> None:
+    from app.migrations import upgrade_to_head
+
+    try:
+        upgrade_to_head(url)
+    except Exception as exc:
+        raise CommandError(f"migration failed on {_describe(url)}: {exc}") from None
+
+
+def _check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CommandError(f"port {port} on {host} is already in use") from None
+            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _load_settings()
+    _check_port_free(args.host, args.port)
+    url = _database_url(settings)
+    _check_database(url)
+    if not args.no_migrate:
+        _migrate(url)
+    # Worker processes read their settings from the environment: hand them the
+    # resolved URL so they join this database instead of starting their own.
+    os.environ["HELPDESK_DATABASE_URL"] = url
+    print(f"helpdesk: serving on http://{args.host}:{args.port} (database {_describe(url)})")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level,
+        proxy_headers=args.proxy_headers,
+    )
+
+
+def cmd_migrate(_args: argparse.Namespace) -> None:
+    url = _database_url(_load_settings())
+    _check_database(url)
+    _migrate(url)
+    print(f"helpdesk: database {_describe(url)} is at the latest migration")
+
+
+def cmd_create_admin(args: argparse.Namespace) -> None:
+    from app.people.bootstrap import create_admin
+
+    url = _database_url(_load_settings())
+    _check_database(url)
+    _migrate(url)
+    try:
+        token = asyncio.run(create_admin(url, email=args.email, name=args.name))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"Admin {args.email.lower()} created. Their API token (shown only this once):")
+    print(token)
+
+
+def cmd_openapi(args: argparse.Namespace) -> None:
+    from app.openapi_export import render_openapi
+
+    text = render_openapi()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        print(f"helpdesk: wrote {args.output}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="helpdesk",
+        description="Helpdesk service. Settings come from HELPDESK_* environment variables "
+        "(see README); with no HELPDESK_DATABASE_URL an embedded PostgreSQL is used.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP API (migrates the database first)",
+        description="Run the HTTP and WebSocket API. Applies pending migrations first "
+        "unless --no-migrate is given.",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=8000, help="port to listen on (default %(default)s)"
+    )
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default %(default)s)"
+    )
+    serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations on start")
+    serve.add_argument(
+        "--proxy-headers", action="store_true", help="trust X-Forwarded-* from a reverse proxy"
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply pending database migrations and exit",
+        description="Apply every pending Alembic migration to the configured database.",
+    )
+    migrate.set_defaults(handler=cmd_migrate)
+
+    admin = commands.add_parser(
+        "create-admin",
+        help="create an admin user and print an API token once",
+        description="Create the first (or another) admin and print a new API token for them. "
+        "The token is shown only once; store it safely.",
+    )
+    admin.add_argument("--email", required=True, help="the admin's email address")
+    admin.add_argument("--name", required=True, help="the admin's display name")
+    admin.set_defaults(handler=cmd_create_admin)
+
+    openapi = commands.add_parser(
+        "openapi",
+        help="write the OpenAPI document generated from the app",
+        description="Write the OpenAPI document (the committed openapi/openapi.json).",
+    )
+    openapi.add_argument("--output", default="openapi/openapi.json", help="file, or - for stdout")
+    openapi.set_defaults(handler=cmd_openapi)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], None] = args.handler
+    try:
+        handler(args)
+    except CommandError as exc:
+        print(f"helpdesk: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

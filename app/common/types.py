@@ -1,0 +1,57 @@
+"""Constrained input types shared by every domain's schemas.
+
+PostgreSQL text cannot hold NUL bytes and bigint stops at 2**63-1: both are refused
+here, at the edge, with a 422 that says why, instead of failing deep in the driver.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from zoneinfo import available_timezones
+
+from fastapi import Path
+from pydantic import AfterValidator, Field, StringConstraints
+
+MAX_BIGINT = 2**63 - 1
+
+
+def reject_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\u0000) characters")
+    return value
+
+
+def _valid_timezone(value: str) -> str:
+    if value not in _TIMEZONES:
+        raise ValueError(f"unknown time zone {value[:64]!r}; use an IANA name like Europe/Rome")
+    return value
+
+
+_TIMEZONES = frozenset(available_timezones())
+_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+Id = Annotated[int, Field(ge=1, le=MAX_BIGINT)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(reject_nul),
+]
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(reject_nul),
+]
+Phone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=_PHONE.pattern),
+    Field(description="E.164, e.g. +393331234567"),
+]
+TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_valid_timezone)]
+Locale = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$"),
+    Field(description="BCP 47 language tag such as en, it or pt-BR"),
+]

@@ -1,0 +1,84 @@
+"""Settings: one class, read from `HELPDESK_*` environment variables (and `.env`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-in-production"  # noqa: S105 - the placeholder production refuses
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HELPDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+asyncpg://user:pass@host:port/db; unset = embedded PostgreSQL.",
+    )
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Local state: the embedded PostgreSQL cluster, the file mailbox.",
+    )
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    rate_limit_per_minute: int = Field(
+        default=1200, ge=1, description="Requests per token per minute, per process."
+    )
+    rate_limit_burst: int = Field(default=200, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    token_touch_interval_seconds: int = Field(
+        default=60, ge=0, description="How stale last_used_at may get before it is written."
+    )
+    log_level: str = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if value.startswith(("postgres://", "postgresql://")):
+            # Accept the URL most tools print and use the driver the service needs.
+            rest = value.split("://", 1)[1]
+            return f"postgresql+asyncpg://{rest}"
+        if not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("must be a postgresql+asyncpg:// (or postgresql://) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secret_in_production(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.env is Environment.PRODUCTION and (
+            secret == PLACEHOLDER_SECRET or len(secret) < 32
+        ):
+            raise ValueError(
+                "HELPDESK_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production"
+            )
+        return self
+
+    @property
+    def postgres_data_dir(self) -> Path:
+        return self.data_dir / "postgres"
+
+    @property
+    def mailbox_dir(self) -> Path:
+        return self.data_dir / "mailbox"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

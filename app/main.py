@@ -1,0 +1,117 @@
+"""The application factory: routers, error handlers, middleware and the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import fastapi_offline
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from app import embedded_db
+from app.auth.rate_limit import RateLimiter
+from app.auth.router import router as tokens_router
+from app.common.openapi import use_problem_media_type
+from app.config import Settings, get_settings
+from app.db import create_engine, create_sessionmaker
+from app.errors import install_error_handlers
+from app.health.router import router as health_router
+from app.middleware import GuardMiddleware
+from app.migrations import head_revision
+from app.people.router import router as people_router
+
+API_PREFIX = "/api/v1"
+VERSION = "0.1.0"
+_SWAGGER_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+
+
+def _operation_id(route: APIRoute) -> str:
+    # The function name: stable, unique, and what generated clients call the method.
+    return route.name
+
+
+async def resolve_database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    return await asyncio.to_thread(embedded_db.start, settings.postgres_data_dir)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = await resolve_database_url(settings)
+        engine = create_engine(settings, url)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.head_revision = head_revision()
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Helpdesk",
+        version=VERSION,
+        summary="One owner per request, nothing lost, nobody left in the dark.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+
+    install_error_handlers(app)
+    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+
+    app.include_router(health_router)
+    app.include_router(people_router, prefix=API_PREFIX)
+    app.include_router(tokens_router, prefix=API_PREFIX)
+    _add_docs(app)
+    _install_openapi(app)
+    return app
+
+
+def _install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                routes=app.routes,
+            )
+            app.openapi_schema = use_problem_media_type(spec)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_docs(app: FastAPI) -> None:
+    """Swagger UI served from the installed package: /docs works with no internet."""
+    app.mount("/docs/static", StaticFiles(directory=_SWAGGER_ASSETS), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json",
+            title="Helpdesk API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon.png",
+        )
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/docs")

@@ -1,0 +1,122 @@
+"""HTTP for people: users, the caller (`/me`) and teams."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.auth.dependencies import AdminUser, CurrentUser, ManagerUser, StaffUser
+from app.common.openapi import problems
+from app.common.pagination import Cursor, Limit, Page, decode_id_cursor, next_id_cursor
+from app.common.types import MAX_BIGINT, IdPath
+from app.db import DbSession
+from app.errors import Forbidden
+from app.models import Role, Team, User
+from app.people import service
+from app.people.schemas import TeamCreate, TeamOut, TeamUpdate, UserCreate, UserOut, UserUpdate
+
+router = APIRouter(tags=["people"])
+
+
+def _user_out(user: User, team_ids: list[int]) -> UserOut:
+    return UserOut.model_validate({**_columns(user), "team_ids": team_ids})
+
+
+def _team_out(team: Team, member_ids: list[int]) -> TeamOut:
+    return TeamOut.model_validate({**_columns(team), "member_ids": member_ids})
+
+
+def _columns(row: User | Team) -> dict[str, object]:
+    return {column.key: getattr(row, column.key) for column in row.__mapper__.column_attrs}
+
+
+@router.get("/me", responses=problems())
+async def get_me(session: DbSession, user: CurrentUser) -> UserOut:
+    teams = await service.team_ids_of(session, [user.id])
+    return _user_out(user, teams.get(user.id, []))
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(403, 409))
+async def create_user(
+    session: DbSession, _admin: AdminUser, data: UserCreate, response: Response
+) -> UserOut:
+    user = await service.create_user(session, data)
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    return _user_out(user, data.team_ids)
+
+
+@router.get("/users", responses=problems(400, 403))
+async def list_users(
+    session: DbSession,
+    _staff: StaffUser,
+    role: Role | None = None,
+    active: bool | None = None,
+    team_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[UserOut]:
+    users = await service.list_users(
+        session,
+        role=role,
+        active=active,
+        team_id=team_id,
+        after_id=decode_id_cursor(cursor),
+        limit=limit,
+    )
+    teams = await service.team_ids_of(session, [u.id for u in users])
+    next_cursor = next_id_cursor([u.id for u in users], limit)
+    return Page(items=[_user_out(u, teams.get(u.id, [])) for u in users], next_cursor=next_cursor)
+
+
+@router.get("/users/{user_id}", responses=problems(403, 404))
+async def get_user(session: DbSession, caller: CurrentUser, user_id: IdPath) -> UserOut:
+    if not caller.role.is_staff and caller.id != user_id:
+        raise Forbidden("You may only see your own user.")
+    user = await service.get_user(session, user_id)
+    teams = await service.team_ids_of(session, [user.id])
+    return _user_out(user, teams.get(user.id, []))
+
+
+@router.patch("/users/{user_id}", responses=problems(403, 404, 409))
+async def update_user(
+    session: DbSession, caller: CurrentUser, user_id: IdPath, data: UserUpdate
+) -> UserOut:
+    user = await service.update_user(session, caller, user_id, data)
+    teams = await service.team_ids_of(session, [user.id])
+    return _user_out(user, teams.get(user.id, []))
+
+
+@router.post("/teams", status_code=status.HTTP_201_CREATED, responses=problems(403, 409))
+async def create_team(
+    session: DbSession, _manager: ManagerUser, data: TeamCreate, response: Response
+) -> TeamOut:
+    team = await service.create_team(session, data)
+    response.headers["Location"] = f"/api/v1/teams/{team.id}"
+    return _team_out(team, sorted(data.member_ids))
+
+
+@router.get("/teams", responses=problems(400, 403))
+async def list_teams(
+    session: DbSession, _staff: StaffUser, limit: Limit = 50, cursor: Cursor = None
+) -> Page[TeamOut]:
+    teams = await service.list_teams(session, after_id=decode_id_cursor(cursor), limit=limit)
+    members = await service.member_ids_of(session, [t.id for t in teams])
+    next_cursor = next_id_cursor([t.id for t in teams], limit)
+    return Page(items=[_team_out(t, members.get(t.id, [])) for t in teams], next_cursor=next_cursor)
+
+
+@router.get("/teams/{team_id}", responses=problems(403, 404))
+async def get_team(session: DbSession, _staff: StaffUser, team_id: IdPath) -> TeamOut:
+    team = await service.get_team(session, team_id)
+    members = await service.member_ids_of(session, [team.id])
+    return _team_out(team, members.get(team.id, []))
+
+
+@router.patch("/teams/{team_id}", responses=problems(403, 404, 409))
+async def update_team(
+    session: DbSession, _manager: ManagerUser, team_id: IdPath, data: TeamUpdate
+) -> TeamOut:
+    team = await service.update_team(session, team_id, data)
+    members = await service.member_ids_of(session, [team.id])
+    return _team_out(team, members.get(team.id, []))

@@ -1,0 +1,110 @@
+"""People as the API shows and accepts them: users and teams."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from app.common.types import Id, Locale, Name, Phone, ShortText, TimeZoneName
+from app.models import AssignmentMode, Role
+
+TeamIds = Annotated[list[Id], Field(max_length=50)]
+MemberIds = Annotated[list[Id], Field(max_length=1000)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _unique(ids: list[int] | None) -> list[int] | None:
+    return None if ids is None else list(dict.fromkeys(ids))
+
+
+class UserCreate(_Input):
+    email: EmailStr
+    name: Name
+    role: Role
+    phone: Phone | None = None
+    timezone: TimeZoneName = "UTC"
+    locale: Locale = "en"
+    team_ids: TeamIds = Field(default_factory=list)
+
+    _dedupe_teams = field_validator("team_ids")(_unique)
+
+
+class UserUpdate(_Input):
+    """Every field optional; the profile fields (name, phone, timezone, locale) are the
+    only ones people may change for themselves."""
+
+    name: Name | None = None
+    role: Role | None = None
+    phone: Phone | None = None
+    timezone: TimeZoneName | None = None
+    locale: Locale | None = None
+    active: bool | None = Field(default=None, description="false marks someone who has left.")
+    team_ids: TeamIds | None = None
+
+    _dedupe_teams = field_validator("team_ids")(_unique)
+
+
+PROFILE_FIELDS = frozenset({"name", "phone", "timezone", "locale"})
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    phone: str | None
+    timezone: str
+    locale: str
+    active: bool
+    team_ids: list[int]
+    created_at: datetime
+    updated_at: datetime
+
+
+class TeamCreate(_Input):
+    name: ShortText
+    member_ids: MemberIds = Field(default_factory=list)
+    assignment: AssignmentMode = AssignmentMode.MANUAL
+
+    _dedupe_members = field_validator("member_ids")(_unique)
+
+
+class TeamUpdate(_Input):
+    name: ShortText | None = None
+    member_ids: MemberIds | None = Field(default=None, description="Replaces the members.")
+    assignment: AssignmentMode | None = None
+
+    _dedupe_members = field_validator("member_ids")(_unique)
+
+
+class TeamOut(BaseModel):
+    id: int
+    name: str
+    assignment: AssignmentMode
+    member_ids: list[int]
+    created_at: datetime
+    updated_at: datetime
+
+
+NOT_NULLABLE_USER_FIELDS = frozenset({"name", "role", "timezone", "locale", "active", "team_ids"})
+NOT_NULLABLE_TEAM_FIELDS = frozenset({"name", "member_ids", "assignment"})
+
+
+def explicit_changes(update: BaseModel, not_nullable: frozenset[str]) -> dict[str, object]:
+    """The fields the caller actually sent; `null` is only accepted where it means "clear"."""
+    changes = update.model_dump(exclude_unset=True)
+    nulled = sorted(
+        name for name, value in changes.items() if value is None and name in not_nullable
+    )
+    if nulled:
+        from app.errors import UnprocessableEntity
+
+        raise UnprocessableEntity(f"These fields cannot be null: {', '.join(nulled)}.")
+    return changes

@@ -1,0 +1,60 @@
+"""The test database: a fresh database per test session on a real PostgreSQL.
+
+HELPDESK_TEST_DATABASE_URL names a server to use (any database on it; the tests create
+their own next to it); without it the embedded server in var/test-postgres is used.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def server_url() -> str:
+    configured = os.environ.get("HELPDESK_TEST_DATABASE_URL")
+    if configured:
+        if configured.startswith(("postgres://", "postgresql://")):
+            configured = "postgresql+asyncpg://" + configured.split("://", 1)[1]
+        return configured
+    from app import embedded_db
+
+    return embedded_db.start(REPO_ROOT / "var" / "test-postgres")
+
+
+def _asyncpg_dsn(url: str) -> dict[str, object]:
+    parsed = make_url(url)
+    params: dict[str, object] = {
+        "user": parsed.username,
+        "password": parsed.password,
+        "database": parsed.database,
+        "host": parsed.query.get("host") or parsed.host,
+        "port": parsed.port or parsed.query.get("port"),
+    }
+    return {k: v for k, v in params.items() if v is not None}
+
+
+async def create_database(url: str) -> str:
+    """Create a uniquely named database on the server of `url`; return its URL."""
+    name = f"helpdesk_test_{os.getpid()}_{secrets.token_hex(3)}"
+    connection = await asyncpg.connect(**_asyncpg_dsn(url))  # type: ignore[arg-type]
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(url: str) -> None:
+    parsed = make_url(url)
+    maintenance = parsed.set(database="postgres").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(**_asyncpg_dsn(maintenance))  # type: ignore[arg-type]
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+    finally:
+        await connection.close()
