@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import errno
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -31,7 +32,8 @@ def _load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"HELPDESK_{'_'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}"
+            ("HELPDESK_" + "_".join(str(p) for p in e["loc"]).upper() + ": " if e["loc"] else "")
+            + e["msg"].removeprefix("Value error, ")
             for e in exc.errors()
         )
         raise CommandError(f"invalid settings: {problems}") from None
@@ -104,6 +106,10 @@ def _check_port_free(host: str, port: int) -> None:
             raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -116,6 +122,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # Worker processes read their settings from the environment: hand them the
     # resolved URL so they join this database instead of starting their own.
     os.environ["HELPDESK_DATABASE_URL"] = url
+    # uvicorn shuts down gracefully, then re-raises the signal it caught. With the
+    # default SIGTERM action that kills us before atexit stops the embedded PostgreSQL;
+    # exiting through SystemExit instead lets it stop cleanly.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     print(f"helpdesk: serving on http://{args.host}:{args.port} (database {_describe(url)})")
     uvicorn.run(
         "app.main:create_app",
