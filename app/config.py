@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     token_touch_interval_seconds: int = Field(
         default=60, ge=0, description="How stale last_used_at may get before it is written."
     )
+    search_config: str = Field(
+        default="simple",
+        pattern=r"^[a-z_]+$",
+        description="PostgreSQL text search configuration (simple works for any language).",
+    )
+    idempotency_purge_interval_seconds: float = Field(default=600, gt=0)
     log_level: str = "info"
 
     @field_validator("database_url")

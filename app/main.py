@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,12 +22,18 @@ from app.auth.rate_limit import RateLimiter
 from app.auth.router import router as tokens_router
 from app.common.openapi import use_problem_media_type
 from app.config import Settings, get_settings
+from app.conversations.router import router as conversations_router
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
+from app.events.router import router as events_router
 from app.health.router import router as health_router
+from app.idempotency.cleanup import purge_periodically
+from app.idempotency.guard import IdempotentReplay, replay_response
 from app.middleware import GuardMiddleware
 from app.migrations import head_revision
 from app.people.router import router as people_router
+from app.tickets.router import _NotModified, not_modified
+from app.tickets.router import router as tickets_router
 
 API_PREFIX = "/api/v1"
 VERSION = "0.1.0"
@@ -54,9 +61,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.head_revision = head_revision()
+        purger = asyncio.create_task(
+            purge_periodically(app.state.sessionmaker, settings.idempotency_purge_interval_seconds)
+        )
         try:
             yield
         finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
             await engine.dispose()
 
     app = FastAPI(
@@ -73,11 +86,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
     install_error_handlers(app)
+    app.add_exception_handler(IdempotentReplay, replay_response)
+    app.add_exception_handler(_NotModified, not_modified)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
 
     app.include_router(health_router)
     app.include_router(people_router, prefix=API_PREFIX)
     app.include_router(tokens_router, prefix=API_PREFIX)
+    app.include_router(tickets_router, prefix=API_PREFIX)
+    app.include_router(conversations_router, prefix=API_PREFIX)
+    app.include_router(events_router, prefix=API_PREFIX)
     _add_docs(app)
     _install_openapi(app)
     return app

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.service import issue_bootstrap_token
-from app.models import Role, User
+from app.models import AssignmentMode, Role, User
+from app.people.schemas import TeamCreate
+from app.people.service import create_team
 
 _sequence = itertools.count(1)
 
@@ -59,3 +63,33 @@ class Actors:
 
     async def integration(self) -> Actor:
         return await self.make(Role.INTEGRATION)
+
+
+PROBLEM_FIELDS = frozenset({"type", "title", "status", "detail", "instance"})
+
+
+def assert_problem(response: Response, status: int) -> dict[str, Any]:
+    """Assert `response` is an RFC 9457 problem with `status`; return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body.keys() >= PROBLEM_FIELDS, body
+    assert body["status"] == status
+    assert body["instance"] == response.request.url.path
+    return body
+
+
+async def make_team(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    name: str | None = None,
+    member_ids: Sequence[int] = (),
+    assignment: AssignmentMode = AssignmentMode.MANUAL,
+) -> int:
+    """A team made through the real service; returns its id."""
+    data = TeamCreate(
+        name=name or f"Team {next(_sequence)}", member_ids=list(member_ids), assignment=assignment
+    )
+    async with sessionmaker() as session, session.begin():
+        team = await create_team(session, data)
+        return team.id

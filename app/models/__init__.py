@@ -1,7 +1,18 @@
 """Every ORM model, one module per aggregate. Importing this package registers them all."""
 
 from app.models.base import Base
+from app.models.event import TicketEvent
+from app.models.idempotency import IdempotencyRecord
 from app.models.team import AssignmentMode, Team, TeamMember
+from app.models.ticket import (
+    Channel,
+    Level,
+    Message,
+    Priority,
+    Ticket,
+    TicketStatus,
+    Visibility,
+)
 from app.models.user import STAFF_ROLES, ApiToken, Role, User
 
 __all__ = [
@@ -9,8 +20,17 @@ __all__ = [
     "ApiToken",
     "AssignmentMode",
     "Base",
+    "Channel",
+    "IdempotencyRecord",
+    "Level",
+    "Message",
+    "Priority",
     "Role",
     "Team",
     "TeamMember",
+    "Ticket",
+    "TicketEvent",
+    "TicketStatus",
     "User",
+    "Visibility",
 ]

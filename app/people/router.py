@@ -43,7 +43,7 @@ async def create_user(
 ) -> UserOut:
     user = await service.create_user(session, data)
     response.headers["Location"] = f"/api/v1/users/{user.id}"
-    return _user_out(user, data.team_ids)
+    return _user_out(user, sorted(data.team_ids))
 
 
 @router.get("/users", responses=problems(400, 403))

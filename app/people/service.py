@@ -209,7 +209,15 @@ async def _require_no_team_named(session: AsyncSession, name: str) -> None:
         raise Conflict(f"A team named {name!r} already exists.")
 
 
+# Any fixed number: the key of the lock taken by every change that may remove an admin.
+_ADMIN_SET_LOCK = 7_215_334_918_001
+
+
 async def _require_another_active_admin(session: AsyncSession, user_id: int) -> None:
+    # Two admins stepping down at once would each count the other as still active and
+    # both succeed. Such changes take turns on this lock (held until commit), and each
+    # statement in READ COMMITTED sees the changes committed before it.
+    await session.execute(select(func.pg_advisory_xact_lock(_ADMIN_SET_LOCK)))
     others = await session.scalar(
         select(func.count())
         .select_from(User)

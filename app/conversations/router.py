@@ -1,0 +1,75 @@
+"""HTTP for conversations: public replies and internal notes on a ticket."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+
+from app.auth.dependencies import CurrentUser
+from app.common.openapi import problems
+from app.common.pagination import Cursor, Limit, Page, decode_id_cursor, next_id_cursor
+from app.common.types import IdPath
+from app.conversations import service
+from app.conversations.schemas import MessageCreate, MessageOut
+from app.db import DbSession
+from app.events.schemas import ActorOut
+from app.idempotency.guard import IdempotencyGuard
+from app.models import Message, User
+
+router = APIRouter(tags=["conversations"])
+
+
+def _message_out(message: Message, author: User) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        ticket_id=message.ticket_id,
+        author=ActorOut(id=author.id, name=author.name, role=author.role),
+        visibility=message.visibility,
+        channel=message.channel,
+        body=message.body,
+        created_at=message.created_at,
+    )
+
+
+@router.post(
+    "/tickets/{ticket_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MessageOut,
+    responses=problems(403, 404, 409),
+)
+async def create_message(
+    request: Request,
+    session: DbSession,
+    author: CurrentUser,
+    idempotency: IdempotencyGuard,
+    ticket_id: IdPath,
+    data: MessageCreate,
+) -> JSONResponse:
+    """Reply publicly or add an internal note (staff only)."""
+    settings = request.app.state.settings
+    message, _ticket = await service.post_message(
+        session, author, ticket_id, data, search_config=settings.search_config
+    )
+    return await idempotency.respond(
+        _message_out(message, author),
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": f"/api/v1/tickets/{ticket_id}/messages/{message.id}"},
+    )
+
+
+@router.get("/tickets/{ticket_id}/messages", responses=problems(400, 404))
+async def list_messages(
+    session: DbSession,
+    viewer: CurrentUser,
+    ticket_id: IdPath,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[MessageOut]:
+    """The conversation, oldest first; requesters see public replies only."""
+    rows = await service.list_messages(
+        session, viewer, ticket_id, after_id=decode_id_cursor(cursor), limit=limit
+    )
+    return Page(
+        items=[_message_out(message, author) for message, author in rows],
+        next_cursor=next_id_cursor([message.id for message, _ in rows], limit),
+    )

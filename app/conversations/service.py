@@ -1,0 +1,104 @@
+"""Conversation use cases: replies and internal notes on a ticket, and reading them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.conversations.schemas import MessageCreate
+from app.errors import Conflict, Forbidden
+from app.events.kinds import EventKind
+from app.events.recorder import record_event
+from app.models import Channel, Message, Role, Ticket, TicketStatus, User, Visibility
+from app.tickets import search
+from app.tickets.lifecycle import status_after_requester_reply
+from app.tickets.service import move_status, touch
+from app.tickets.visibility import get_visible_ticket, message_clause, sees_internal
+
+
+async def post_message(
+    session: AsyncSession, author: User, ticket_id: int, data: MessageCreate, *, search_config: str
+) -> tuple[Message, Ticket]:
+    ticket = await get_visible_ticket(session, author, ticket_id, for_update=True)
+    if data.visibility is Visibility.INTERNAL and not sees_internal(author):
+        raise Forbidden("Only staff can write internal notes.")
+    if ticket.status is TicketStatus.CLOSED:
+        raise Conflict(f"Ticket {ticket.id} is closed; please open a new request.")
+
+    now = datetime.now(UTC)
+    message = Message(
+        ticket_id=ticket.id,
+        author_id=author.id,
+        visibility=data.visibility,
+        channel=data.channel or _default_channel(author, ticket),
+        body=data.body,
+        created_at=now,
+    )
+    session.add(message)
+    touch(ticket, now)
+    if data.visibility is Visibility.PUBLIC:
+        ticket.search_public = search.appended(Ticket.search_public, search_config, data.body)
+    else:
+        ticket.search_internal = search.appended(Ticket.search_internal, search_config, data.body)
+    await session.flush()
+    await record_event(
+        session,
+        ticket,
+        EventKind.MESSAGE_CREATED,
+        actor=author,
+        visibility=data.visibility,
+        data={
+            "message_id": message.id,
+            "visibility": data.visibility.value,
+            "author_role": author.role.value,
+            "channel": message.channel.value,
+        },
+    )
+    await _follow_up_status(session, ticket, author, data.visibility, now)
+    return message, ticket
+
+
+async def _follow_up_status(
+    session: AsyncSession, ticket: Ticket, author: User, visibility: Visibility, now: datetime
+) -> None:
+    """What a message does to the lifecycle.
+
+    The first public reply from staff is the first response (and opens a new ticket);
+    a reply from the requester's side brings a pending or resolved ticket back to open.
+    """
+    if visibility is not Visibility.PUBLIC:
+        return
+    if author.role.is_staff:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+        if ticket.status is TicketStatus.NEW:
+            await move_status(session, ticket, TicketStatus.OPEN, actor=author, now=now)
+        return
+    reopened = status_after_requester_reply(ticket.status)
+    if reopened is not None:
+        await move_status(session, ticket, reopened, actor=author, now=now)
+
+
+def _default_channel(author: User, ticket: Ticket) -> Channel:
+    if author.role is Role.INTEGRATION:
+        return ticket.channel
+    return Channel.WEB
+
+
+async def list_messages(
+    session: AsyncSession, viewer: User, ticket_id: int, *, after_id: int | None, limit: int
+) -> Sequence[tuple[Message, User]]:
+    await get_visible_ticket(session, viewer, ticket_id)
+    query = (
+        select(Message, User)
+        .join(User, User.id == Message.author_id)
+        .where(Message.ticket_id == ticket_id, message_clause(viewer))
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(Message.id > after_id)
+    return [(message, user) for message, user in (await session.execute(query)).all()]

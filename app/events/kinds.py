@@ -1,0 +1,24 @@
+"""The kinds of events on a ticket's timeline, and who may see each."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    TICKET_CREATED = "ticket.created"
+    TICKET_UPDATED = "ticket.updated"
+    STATUS_CHANGED = "ticket.status_changed"
+    OWNER_CHANGED = "ticket.owner_changed"
+    PRIORITY_CHANGED = "ticket.priority_changed"
+    MESSAGE_CREATED = "message.created"
+    SLA_WARNING = "sla.warning"
+    SLA_BREACHED = "sla.breached"
+    FEEDBACK_RECEIVED = "feedback.received"
+
+
+# Data keys a requester never sees even on an event they may see: the note that goes
+# with a handover is written for the next agent, not for the customer.
+HIDDEN_FROM_REQUESTERS: dict[str, frozenset[str]] = {
+    EventKind.OWNER_CHANGED: frozenset({"note"}),
+}

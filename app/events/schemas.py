@@ -1,0 +1,60 @@
+"""Events as the API (and later the WebSocket) shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.events.kinds import HIDDEN_FROM_REQUESTERS
+from app.events.summaries import summarize
+from app.models import Role, TicketEvent, User, Visibility
+
+
+class ActorOut(BaseModel):
+    id: int
+    name: str
+    role: Role
+
+
+class EventOut(BaseModel):
+    id: int
+    ticket_id: int
+    kind: str
+    visibility: Visibility
+    actor: ActorOut | None
+    data: dict[str, Any]
+    ticket_version: int
+    created_at: datetime
+
+
+class LastAction(BaseModel):
+    kind: str
+    at: datetime
+    summary: str
+
+
+def present_event(event: TicketEvent, actor: User | None, viewer: User) -> EventOut:
+    data = event.data
+    if not viewer.role.is_staff:
+        hidden = HIDDEN_FROM_REQUESTERS.get(event.kind, frozenset())
+        data = {key: value for key, value in data.items() if key not in hidden}
+    return EventOut(
+        id=event.id,
+        ticket_id=event.ticket_id,
+        kind=event.kind,
+        visibility=event.visibility,
+        actor=None if actor is None else ActorOut(id=actor.id, name=actor.name, role=actor.role),
+        data=data,
+        ticket_version=event.ticket_version,
+        created_at=event.created_at,
+    )
+
+
+def last_action(event: TicketEvent, actor: User | None) -> LastAction:
+    return LastAction(
+        kind=event.kind,
+        at=event.created_at,
+        summary=summarize(event.kind, event.data, actor.name if actor else None),
+    )

@@ -1,0 +1,27 @@
+"""Reading the timeline, narrowed to what the viewer may see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import TicketEvent, User
+from app.tickets.visibility import event_clause, get_visible_ticket
+
+
+async def list_events(
+    session: AsyncSession, viewer: User, ticket_id: int, *, after_id: int | None, limit: int
+) -> Sequence[tuple[TicketEvent, User | None]]:
+    await get_visible_ticket(session, viewer, ticket_id)
+    query = (
+        select(TicketEvent, User)
+        .outerjoin(User, User.id == TicketEvent.actor_id)
+        .where(TicketEvent.ticket_id == ticket_id, event_clause(viewer))
+        .order_by(TicketEvent.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(TicketEvent.id > after_id)
+    return [(event, actor) for event, actor in (await session.execute(query)).all()]

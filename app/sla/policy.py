@@ -1,0 +1,50 @@
+"""Service level targets: when the first response and the resolution are due.
+
+Targets depend on priority and are counted in wall-clock time from creation (a
+business-hours calendar is a later refinement). They are stored on the ticket when it
+is created and recomputed when its priority changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.models import Priority, Ticket
+
+# Minutes to first response and to resolution per priority.
+_TARGETS: dict[Priority, tuple[int, int]] = {
+    Priority.CRITICAL: (15, 4 * 60),
+    Priority.HIGH: (60, 8 * 60),
+    Priority.MEDIUM: (4 * 60, 24 * 60),
+    Priority.LOW: (8 * 60, 3 * 24 * 60),
+    Priority.PLANNING: (24 * 60, 14 * 24 * 60),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SlaDue:
+    first_response_due_at: datetime
+    resolution_due_at: datetime
+
+
+def due_dates(priority: Priority, created_at: datetime) -> SlaDue:
+    first, resolve = _TARGETS[priority]
+    return SlaDue(
+        first_response_due_at=created_at + timedelta(minutes=first),
+        resolution_due_at=created_at + timedelta(minutes=resolve),
+    )
+
+
+def is_breached(ticket: Ticket, now: datetime) -> bool:
+    """A target was missed: answered late, resolved late, or overdue and still waiting."""
+    first_due, resolve_due = ticket.first_response_due_at, ticket.resolution_due_at
+    if first_due is not None:
+        answered = ticket.first_response_at
+        if (answered or now) > first_due:
+            return True
+    if resolve_due is not None:
+        resolved = ticket.resolved_at
+        if (resolved or now) > resolve_due:
+            return True
+    return False

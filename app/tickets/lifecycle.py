@@ -1,0 +1,55 @@
+"""The rules of a ticket's life: derived priority and the allowed status moves."""
+
+from __future__ import annotations
+
+from app.models import Level, Priority, Role, TicketStatus
+
+_PRIORITY: dict[tuple[Level, Level], Priority] = {
+    # (urgency, impact)
+    (Level.HIGH, Level.HIGH): Priority.CRITICAL,
+    (Level.HIGH, Level.MEDIUM): Priority.HIGH,
+    (Level.HIGH, Level.LOW): Priority.MEDIUM,
+    (Level.MEDIUM, Level.HIGH): Priority.HIGH,
+    (Level.MEDIUM, Level.MEDIUM): Priority.MEDIUM,
+    (Level.MEDIUM, Level.LOW): Priority.LOW,
+    (Level.LOW, Level.HIGH): Priority.MEDIUM,
+    (Level.LOW, Level.MEDIUM): Priority.LOW,
+    (Level.LOW, Level.LOW): Priority.PLANNING,
+}
+
+
+def derive_priority(urgency: Level, impact: Level) -> Priority:
+    return _PRIORITY[(urgency, impact)]
+
+
+_S = TicketStatus
+ALLOWED_MOVES: dict[TicketStatus, frozenset[TicketStatus]] = {
+    # new -> resolved is first-contact resolution; closed is final.
+    _S.NEW: frozenset({_S.OPEN, _S.PENDING, _S.RESOLVED}),
+    _S.OPEN: frozenset({_S.PENDING, _S.RESOLVED}),
+    _S.PENDING: frozenset({_S.OPEN, _S.RESOLVED}),
+    _S.RESOLVED: frozenset({_S.OPEN, _S.CLOSED}),
+    _S.CLOSED: frozenset(),
+}
+
+# What the people who asked may do to their own ticket: say it is solved, or that it is not.
+_REQUESTER_MOVES = frozenset({_S.OPEN, _S.RESOLVED})
+
+
+def allowed_moves(current: TicketStatus, role: Role) -> frozenset[TicketStatus]:
+    moves = ALLOWED_MOVES[current]
+    if role.is_staff:
+        return moves
+    return moves & _REQUESTER_MOVES
+
+
+def status_after_requester_reply(current: TicketStatus) -> TicketStatus | None:
+    """A reply from the customer's side puts a waiting or solved case back in front of us."""
+    if current in (_S.PENDING, _S.RESOLVED):
+        return _S.OPEN
+    return None
+
+
+def ordered(statuses: frozenset[TicketStatus]) -> list[str]:
+    order = list(TicketStatus)
+    return [s.value for s in sorted(statuses, key=order.index)]

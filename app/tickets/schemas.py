@@ -1,0 +1,187 @@
+"""Tickets as the API shows and accepts them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from app.common.types import Id, Name, Phone, reject_nul
+from app.events.schemas import LastAction
+from app.models import Channel, Level, Priority, TicketStatus
+
+Subject = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(reject_nul),
+]
+Description = Annotated[
+    str, StringConstraints(min_length=1, max_length=100_000), AfterValidator(reject_nul)
+]
+Category = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(reject_nul),
+]
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50),
+    AfterValidator(reject_nul),
+]
+Tags = Annotated[list[Tag], Field(max_length=20)]
+Note = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
+    AfterValidator(reject_nul),
+]
+ExternalRef = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(reject_nul),
+]
+
+
+def _unique_tags(tags: list[str] | None) -> list[str] | None:
+    return None if tags is None else list(dict.fromkeys(tags))
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RequesterIn(_Input):
+    email: EmailStr
+    name: Name | None = None
+    phone: Phone | None = None
+
+
+class TicketCreate(_Input):
+    """What staff and integrations may send. Customers send a subset (CustomerTicketCreate)."""
+
+    subject: Subject
+    description: Description
+    channel: Channel | None = None
+    urgency: Level = Level.MEDIUM
+    impact: Level = Level.MEDIUM
+    category: Category | None = None
+    tags: Annotated[Tags, AfterValidator(_unique_tags)] = Field(default_factory=list)
+    team_id: Id | None = None
+    requester_id: Id | None = Field(default=None, description="An existing user files the ticket")
+    requester: RequesterIn | None = Field(
+        default=None, description="Or by email: an unknown address becomes a new customer."
+    )
+    external_ref: ExternalRef | None = Field(
+        default=None, description="Your system's id for it; unique per integration."
+    )
+
+    @model_validator(mode="after")
+    def _one_requester(self) -> TicketCreate:
+        if self.requester_id is not None and self.requester is not None:
+            raise ValueError("give requester_id or requester, not both")
+        return self
+
+
+# A customer always files for themselves: these are the only fields they may send.
+CUSTOMER_CREATE_FIELDS = frozenset(
+    {"subject", "description", "channel", "urgency", "impact", "category"}
+)
+
+
+class TicketUpdate(_Input):
+    subject: Subject | None = None
+    urgency: Level | None = None
+    impact: Level | None = None
+    category: Category | None = Field(default=None, description="null clears it")
+    tags: Annotated[Tags | None, AfterValidator(_unique_tags)] = None
+    team_id: Id | None = Field(default=None, description="null clears it")
+
+
+NOT_NULLABLE_TICKET_FIELDS = frozenset({"subject", "urgency", "impact", "tags"})
+
+
+class AssignReason(StrEnum):
+    ROUTING = "routing"
+    ESCALATION = "escalation"
+    UNAVAILABILITY = "unavailability"
+    REBALANCING = "rebalancing"
+    MANUAL = "manual"
+
+
+class AssignRequest(_Input):
+    owner_id: Id | None = Field(description="The new owner, or null to return it to the queue.")
+    reason: AssignReason
+    note: Note | None = Field(
+        default=None, description="For the new owner; customers never see it."
+    )
+
+
+class StatusChange(_Input):
+    status: TicketStatus
+    note: Note | None = Field(
+        default=None,
+        description="Shown to the requester, e.g. the question a pending ticket waits on.",
+    )
+
+
+class PersonRef(BaseModel):
+    id: int
+    name: str
+
+
+class RequesterRef(PersonRef):
+    email: str
+
+
+class SlaOut(BaseModel):
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    breached: bool
+
+
+class TicketOut(BaseModel):
+    id: int
+    subject: str
+    description: str
+    status: TicketStatus
+    channel: Channel
+    urgency: Level
+    impact: Level
+    priority: Priority
+    category: str | None
+    tags: list[str]
+    requester: RequesterRef
+    owner: PersonRef | None
+    team: PersonRef | None
+    external_ref: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    last_action: LastAction | None
+    sla: SlaOut
+
+
+class TicketFilters(BaseModel):
+    """The list filters, parsed from the query string."""
+
+    status: list[TicketStatus] = Field(default_factory=list)
+    owner_id: int | None = None
+    team_id: int | None = None
+    priority: list[Priority] = Field(default_factory=list)
+    requester_id: int | None = None
+    category: str | None = None
+    tag: str | None = None
+    channel: Channel | None = None
+    q: str | None = None
+    updated_since: datetime | None = None

@@ -1,0 +1,312 @@
+"""Ticket use cases: file, edit, assign, move through the lifecycle.
+
+Each use case is one transaction (the request's): take the ticket row FOR UPDATE,
+check the rule and the If-Match version, change the row and bump its version, append
+the timeline events. Services flush and never commit; the request commits once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, Forbidden, UnprocessableEntity
+from app.events.kinds import EventKind
+from app.events.recorder import person, record_event
+from app.models import Channel, Role, Team, Ticket, TicketStatus, User, Visibility
+from app.sla.policy import due_dates
+from app.tickets import search
+from app.tickets.concurrency import check_if_match
+from app.tickets.lifecycle import allowed_moves, derive_priority, ordered
+from app.tickets.schemas import (
+    NOT_NULLABLE_TICKET_FIELDS,
+    AssignRequest,
+    RequesterIn,
+    StatusChange,
+    TicketCreate,
+    TicketUpdate,
+)
+from app.tickets.visibility import get_visible_ticket
+
+OWNER_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
+
+
+def touch(ticket: Ticket, now: datetime) -> None:
+    """Every change to a ticket bumps its version (the ETag) and its activity time."""
+    ticket.version += 1
+    ticket.updated_at = now
+
+
+async def create_ticket(
+    session: AsyncSession, actor: User, data: TicketCreate, *, search_config: str
+) -> Ticket:
+    requester = actor if actor.role is Role.CUSTOMER else await _resolve_requester(session, data)
+    if data.team_id is not None:
+        await _require_team(session, data.team_id)
+    if data.external_ref is not None:
+        await _require_new_external_ref(session, actor, data.external_ref)
+    now = datetime.now(UTC)
+    priority = derive_priority(data.urgency, data.impact)
+    due = due_dates(priority, now)
+    ticket = Ticket(
+        subject=data.subject,
+        description=data.description,
+        status=TicketStatus.NEW,
+        channel=data.channel or (Channel.API if actor.role is Role.INTEGRATION else Channel.WEB),
+        urgency=data.urgency,
+        impact=data.impact,
+        priority=priority,
+        category=data.category,
+        tags=data.tags,
+        requester_id=requester.id,
+        team_id=data.team_id,
+        created_by_id=actor.id,
+        external_ref=data.external_ref,
+        first_response_due_at=due.first_response_due_at,
+        resolution_due_at=due.resolution_due_at,
+        search_public=search.ticket_text_vector(search_config, data.subject, data.description),
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(ticket)
+    except IntegrityError:
+        # Lost a race with a concurrent request carrying the same external_ref.
+        assert data.external_ref is not None
+        await _require_new_external_ref(session, actor, data.external_ref)
+        raise
+    await record_event(
+        session,
+        ticket,
+        EventKind.TICKET_CREATED,
+        actor=actor,
+        visibility=Visibility.PUBLIC,
+        data={
+            "subject": ticket.subject,
+            "channel": ticket.channel.value,
+            "urgency": ticket.urgency.value,
+            "impact": ticket.impact.value,
+            "priority": ticket.priority.value,
+            "category": ticket.category,
+            "requester": person(requester),
+            "team_id": ticket.team_id,
+        },
+    )
+    return ticket
+
+
+async def update_ticket(
+    session: AsyncSession,
+    actor: User,
+    ticket_id: int,
+    data: TicketUpdate,
+    *,
+    if_match: str | None,
+    search_config: str,
+) -> Ticket:
+    changes = _explicit_changes(data)
+    ticket = await get_visible_ticket(session, actor, ticket_id, for_update=True)
+    check_if_match(if_match, ticket)
+    _require_not_closed(ticket)
+    if changes.get("team_id") is not None:
+        await _require_team(session, changes["team_id"])
+
+    diff: dict[str, dict[str, Any]] = {}
+    for field, value in changes.items():
+        old = getattr(ticket, field)
+        if old != value:
+            diff[field] = {"from": _plain(old), "to": _plain(value)}
+            setattr(ticket, field, value)
+    if not diff:
+        return ticket
+
+    now = datetime.now(UTC)
+    touch(ticket, now)
+    if "subject" in diff:
+        ticket.search_public = search.rebuilt_public(
+            search_config, ticket.id, ticket.subject, ticket.description
+        )
+    await record_event(
+        session,
+        ticket,
+        EventKind.TICKET_UPDATED,
+        actor=actor,
+        visibility=Visibility.INTERNAL,
+        data={"changes": diff},
+    )
+    new_priority = derive_priority(ticket.urgency, ticket.impact)
+    if new_priority != ticket.priority:
+        old_priority, ticket.priority = ticket.priority, new_priority
+        due = due_dates(new_priority, ticket.created_at)
+        ticket.first_response_due_at = due.first_response_due_at
+        ticket.resolution_due_at = due.resolution_due_at
+        await record_event(
+            session,
+            ticket,
+            EventKind.PRIORITY_CHANGED,
+            actor=actor,
+            visibility=Visibility.INTERNAL,
+            data={"from": old_priority.value, "to": new_priority.value},
+        )
+    return ticket
+
+
+async def assign(
+    session: AsyncSession, actor: User, ticket_id: int, data: AssignRequest, *, if_match: str | None
+) -> Ticket:
+    ticket = await get_visible_ticket(session, actor, ticket_id, for_update=True)
+    check_if_match(if_match, ticket)
+    _require_not_closed(ticket)
+    new_owner = None if data.owner_id is None else await _eligible_owner(session, data.owner_id)
+    if ticket.owner_id == data.owner_id:
+        return ticket
+    old_owner = None if ticket.owner_id is None else await session.get(User, ticket.owner_id)
+    ticket.owner_id = data.owner_id
+    touch(ticket, datetime.now(UTC))
+    await record_event(
+        session,
+        ticket,
+        EventKind.OWNER_CHANGED,
+        actor=actor,
+        visibility=Visibility.PUBLIC,
+        data={
+            "from": person(old_owner),
+            "to": person(new_owner),
+            "reason": data.reason.value,
+            "note": data.note,
+        },
+    )
+    return ticket
+
+
+async def change_status(
+    session: AsyncSession, actor: User, ticket_id: int, data: StatusChange, *, if_match: str | None
+) -> Ticket:
+    ticket = await get_visible_ticket(session, actor, ticket_id, for_update=True)
+    check_if_match(if_match, ticket)
+    allowed = allowed_moves(ticket.status, actor.role)
+    if data.status not in allowed:
+        moves = ordered(allowed)
+        if not actor.role.is_staff and data.status in allowed_moves(ticket.status, Role.AGENT):
+            raise Forbidden(
+                f"You may only reopen or resolve your ticket; {data.status.value} is for agents."
+            )
+        raise Conflict(
+            f"A {ticket.status.value} ticket cannot move to {data.status.value}; "
+            f"allowed: {', '.join(moves) or 'none (closed is final)'}.",
+            extra={"allowed": moves, "current": ticket.status.value},
+        )
+    await move_status(session, ticket, data.status, actor=actor, note=data.note)
+    return ticket
+
+
+async def move_status(
+    session: AsyncSession,
+    ticket: Ticket,
+    to: TicketStatus,
+    *,
+    actor: User,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Apply a status move already known to be allowed, with its timeline event."""
+    now = now or datetime.now(UTC)
+    old = ticket.status
+    ticket.status = to
+    if to is TicketStatus.RESOLVED:
+        ticket.resolved_at = now
+    elif old is TicketStatus.RESOLVED and to is TicketStatus.OPEN:
+        ticket.resolved_at = None
+    if ticket.updated_at != now:
+        touch(ticket, now)
+    await record_event(
+        session,
+        ticket,
+        EventKind.STATUS_CHANGED,
+        actor=actor,
+        visibility=Visibility.PUBLIC,
+        data={"from": old.value, "to": to.value, "note": note},
+    )
+
+
+def _explicit_changes(data: TicketUpdate) -> dict[str, Any]:
+    changes = data.model_dump(exclude_unset=True)
+    nulled = sorted(k for k, v in changes.items() if v is None and k in NOT_NULLABLE_TICKET_FIELDS)
+    if nulled:
+        raise UnprocessableEntity(f"These fields cannot be null: {', '.join(nulled)}.")
+    return changes
+
+
+def _plain(value: Any) -> Any:
+    return value.value if hasattr(value, "value") else value
+
+
+def _require_not_closed(ticket: Ticket) -> None:
+    if ticket.status is TicketStatus.CLOSED:
+        raise Conflict(f"Ticket {ticket.id} is closed, and closed is final.")
+
+
+async def _require_team(session: AsyncSession, team_id: int) -> None:
+    if await session.get(Team, team_id) is None:
+        raise UnprocessableEntity(f"Team {team_id} does not exist.")
+
+
+async def _require_new_external_ref(session: AsyncSession, actor: User, ref: str) -> None:
+    existing = await session.scalar(
+        select(Ticket.id).where(Ticket.created_by_id == actor.id, Ticket.external_ref == ref)
+    )
+    if existing is not None:
+        raise Conflict(
+            f"external_ref {ref!r} is already used by ticket {existing}.",
+            extra={"existing_ticket_id": existing},
+        )
+
+
+async def _eligible_owner(session: AsyncSession, owner_id: int) -> User:
+    owner = await session.get(User, owner_id)
+    if owner is None or owner.role not in OWNER_ROLES:
+        raise UnprocessableEntity(f"User {owner_id} is not an agent or supervisor.")
+    if not owner.active:
+        raise UnprocessableEntity(f"User {owner_id} is deactivated and cannot own tickets.")
+    return owner
+
+
+async def _resolve_requester(session: AsyncSession, data: TicketCreate) -> User:
+    """The named requester: an existing user by id, or by email (created if unknown)."""
+    if data.requester_id is not None:
+        requester = await session.get(User, data.requester_id)
+        if requester is None:
+            raise UnprocessableEntity(f"Requester {data.requester_id} does not exist.")
+    elif data.requester is not None:
+        requester = await _customer_by_email(session, data.requester)
+    else:
+        raise UnprocessableEntity("Name the requester: requester_id or requester {email}.")
+    if not requester.active:
+        raise UnprocessableEntity(f"Requester {requester.id} is deactivated.")
+    return requester
+
+
+async def _customer_by_email(session: AsyncSession, given: RequesterIn) -> User:
+    email = given.email.lower()
+    # Insert-or-nothing, then read: two tickets from one new address at the same moment
+    # still make one customer.
+    await session.execute(
+        pg_insert(User)
+        .values(
+            email=email,
+            name=given.name or email.split("@", 1)[0],
+            role=Role.CUSTOMER,
+            phone=given.phone,
+        )
+        .on_conflict_do_nothing(index_elements=[User.email])
+    )
+    requester = await session.scalar(select(User).where(User.email == email))
+    assert requester is not None
+    return requester

@@ -1,0 +1,57 @@
+"""What each caller may see: the one place every ticket, message and event read is narrowed.
+
+- staff (admin, supervisor, agent): every ticket, every message and event;
+- customers: the tickets they requested, and only their public messages and events;
+- integrations: the tickets they created, public messages and events only.
+
+A ticket the caller may not see is reported as not found (404), never as forbidden,
+so its existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import NotFound
+from app.models import Message, Role, Ticket, TicketEvent, User, Visibility
+
+
+def ticket_clause(viewer: User) -> ColumnElement[bool]:
+    if viewer.role.is_staff:
+        return true()
+    if viewer.role is Role.CUSTOMER:
+        return Ticket.requester_id == viewer.id
+    if viewer.role is Role.INTEGRATION:
+        return Ticket.created_by_id == viewer.id
+    return false()
+
+
+def sees_internal(viewer: User) -> bool:
+    return viewer.role.is_staff
+
+
+def message_clause(viewer: User) -> ColumnElement[bool]:
+    return true() if sees_internal(viewer) else Message.visibility == Visibility.PUBLIC
+
+
+def event_clause(viewer: User) -> ColumnElement[bool]:
+    return true() if sees_internal(viewer) else TicketEvent.visibility == Visibility.PUBLIC
+
+
+def visible_tickets(viewer: User) -> Select[Ticket]:
+    return select(Ticket).where(ticket_clause(viewer))
+
+
+async def get_visible_ticket(
+    session: AsyncSession, viewer: User, ticket_id: int, *, for_update: bool = False
+) -> Ticket:
+    """The ticket if the viewer may see it, else 404. With for_update, the row is locked."""
+    query = visible_tickets(viewer).where(Ticket.id == ticket_id)
+    if for_update:
+        # Re-read the row under the lock even if this session already holds a copy.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    ticket = await session.scalar(query)
+    if ticket is None:
+        raise NotFound(f"Ticket {ticket_id} does not exist.")
+    return ticket

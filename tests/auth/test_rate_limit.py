@@ -1,0 +1,130 @@
+"""Rate limits: a token bucket per API token; over the limit is 429 with Retry-After."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+
+from app.auth import rate_limit
+from app.auth.rate_limit import RateLimiter
+from app.config import Settings
+from app.main import create_app
+from tests.factories import Actors, assert_problem
+
+
+@pytest.fixture
+async def strict_client(settings: Settings) -> AsyncIterator[AsyncClient]:
+    """A client over an app that allows a burst of 3, then one request a second."""
+    app = create_app(
+        settings.model_copy(update={"rate_limit_per_minute": 60, "rate_limit_burst": 3})
+    )
+    async with app.router.lifespan_context(app):
+        transport = ASGITransport(app=app)
+        async with AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+async def test_the_request_after_the_burst_is_429_with_retry_after(
+    strict_client: AsyncClient, actors: Actors
+) -> None:
+    agent = await actors.agent()
+    for _ in range(3):
+        assert (await strict_client.get("/api/v1/me", headers=agent.headers)).status_code == 200
+
+    response = await strict_client.get("/api/v1/me", headers=agent.headers)
+
+    body = assert_problem(response, 429)
+    assert body["type"] == "urn:helpdesk:problem:rate-limited"
+    assert response.headers["Retry-After"] == "1"  # one request a second refills in 1 s
+
+
+async def test_another_token_has_its_own_bucket(strict_client: AsyncClient, actors: Actors) -> None:
+    hasty, patient = await actors.agent(), await actors.agent()
+    for _ in range(4):
+        await strict_client.get("/api/v1/me", headers=hasty.headers)
+    assert_problem(await strict_client.get("/api/v1/me", headers=hasty.headers), 429)
+
+    response = await strict_client.get("/api/v1/me", headers=patient.headers)
+
+    assert response.status_code == 200, response.text
+
+
+async def test_requests_without_a_valid_token_are_401_not_429(
+    strict_client: AsyncClient, actors: Actors
+) -> None:
+    # Unknown tokens have no bucket: they are refused before the limiter is asked.
+    await actors.agent()
+    for _ in range(5):
+        response = await strict_client.get("/api/v1/me", headers={"Authorization": "Bearer nope"})
+        assert_problem(response, 401)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(rate_limit.time, "monotonic", fake)
+    return fake
+
+
+def test_the_limiter_allows_the_burst_then_says_how_long_to_wait(clock: FakeClock) -> None:
+    limiter = RateLimiter(per_minute=6, burst=2)  # one request every 10 s
+
+    assert limiter.acquire("a") is None
+    assert limiter.acquire("a") is None
+    assert limiter.acquire("a") == 10
+
+
+def test_the_limiter_refills_at_the_configured_rate(clock: FakeClock) -> None:
+    limiter = RateLimiter(per_minute=6, burst=2)
+    limiter.acquire("a")
+    limiter.acquire("a")
+
+    clock.now += 4
+    assert limiter.acquire("a") == 6  # 0.4 of a request refilled, 6 s to go
+
+    clock.now += 6
+    assert limiter.acquire("a") is None
+    assert limiter.acquire("a") is not None
+
+
+def test_the_limiter_never_refills_beyond_the_burst(clock: FakeClock) -> None:
+    limiter = RateLimiter(per_minute=60, burst=2)
+    limiter.acquire("a")
+
+    clock.now += 3600
+
+    assert [limiter.acquire("a") for _ in range(3)] == [None, None, 1]
+
+
+def test_the_limiter_keeps_a_bucket_per_key(clock: FakeClock) -> None:
+    limiter = RateLimiter(per_minute=60, burst=1)
+
+    assert limiter.acquire(1) is None
+    assert limiter.acquire(1) == 1
+    assert limiter.acquire(2) is None
+
+
+def test_the_limiter_forgets_full_buckets_when_it_has_too_many_keys(clock: FakeClock) -> None:
+    limiter = RateLimiter(per_minute=60, burst=1, max_keys=2)
+    limiter.acquire("old")
+    limiter.acquire("busy")
+    clock.now += 0.5  # "old" and "busy" are still refilling
+
+    limiter.acquire("new")  # over max_keys, but nothing is full: nothing is forgotten
+    assert limiter.acquire("old") == 1
+
+    clock.now += 5  # every bucket has refilled
+    limiter.acquire("newer")
+    # A forgotten full bucket behaves exactly like a remembered one, so memory is the
+    # only place the difference shows.
+    assert set(limiter._buckets) == {"newer"}
