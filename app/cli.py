@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -30,6 +31,8 @@ class CommandError(Exception):
 def _load_settings() -> Settings:
     try:
         return Settings()
+    except SettingsError as exc:
+        raise CommandError(f"invalid settings: {exc}") from None
     except ValidationError as exc:
         problems = "; ".join(
             ("HELPDESK_" + "_".join(str(p) for p in e["loc"]).upper() + ": " if e["loc"] else "")
@@ -62,20 +65,27 @@ def _database_url(settings: Settings) -> str:
         raise CommandError(str(exc)) from None
 
 
-def _check_database(url: str) -> None:
+def _check_database(url: str, search_config: str | None = None) -> None:
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    async def probe() -> None:
+    async def probe() -> bool:
         engine = create_async_engine(url, connect_args={"timeout": 5})
         try:
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
+                if search_config is None:
+                    return True
+                found = await connection.scalar(
+                    text("SELECT 1 FROM pg_ts_config WHERE cfgname = :name"),
+                    {"name": search_config},
+                )
+                return found is not None
         finally:
             await engine.dispose()
 
     try:
-        asyncio.run(probe())
+        config_exists = asyncio.run(probe())
     except Exception as exc:
         reason = (
             str(getattr(exc, "orig", None) or exc).splitlines()[0]
@@ -83,6 +93,11 @@ def _check_database(url: str) -> None:
             else type(exc).__name__
         )
         raise CommandError(f"cannot reach the database at {_describe(url)}: {reason}") from None
+    if not config_exists:
+        raise CommandError(
+            f"HELPDESK_SEARCH_CONFIG={search_config!r} is not a text search configuration "
+            "of this PostgreSQL (try simple, english or italian)"
+        )
 
 
 def _migrate(url: str) -> None:
@@ -116,7 +131,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _load_settings()
     _check_port_free(args.host, args.port)
     url = _database_url(settings)
-    _check_database(url)
+    _check_database(url, settings.search_config)
     if not args.no_migrate:
         _migrate(url)
     # Worker processes read their settings from the environment: hand them the

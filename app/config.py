@@ -5,9 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me-in-production"  # noqa: S105 - the placeholder production refuses
 
@@ -48,8 +49,23 @@ class Settings(BaseSettings):
         pattern=r"^[a-z_]+$",
         description="PostgreSQL text search configuration (simple works for any language).",
     )
+    ws_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed on the WebSocket besides same-origin.",
+    )
+    ws_auth_timeout_seconds: float = Field(default=10, gt=0)
+    live_queue_size: int = Field(
+        default=1000, ge=10, description="Frames a slow WebSocket client may fall behind by."
+    )
+    live_replay_window_seconds: int = Field(
+        default=86_400, ge=60, description="How old a resume cursor may be."
+    )
+    live_replay_max_events: int = Field(default=10_000, ge=100)
+    live_poll_interval_seconds: float = Field(
+        default=1.0, gt=0, description="Safety-net poll of the event feed without a NOTIFY."
+    )
     idempotency_purge_interval_seconds: float = Field(default=600, gt=0)
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
 
     @field_validator("database_url")
     @classmethod
@@ -62,6 +78,13 @@ class Settings(BaseSettings):
             return f"postgresql+asyncpg://{rest}"
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError("must be a postgresql+asyncpg:// (or postgresql://) URL")
+        return value
+
+    @field_validator("ws_allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
     @model_validator(mode="after")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -46,3 +47,16 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+def asyncpg_connect_args(url: str) -> dict[str, Any]:
+    """Keyword arguments for asyncpg.connect from a SQLAlchemy URL (unix sockets included)."""
+    parsed = make_url(url)
+    args: dict[str, Any] = {
+        "user": parsed.username,
+        "password": parsed.password,
+        "database": parsed.database,
+        "host": parsed.query.get("host") or parsed.host,
+        "port": parsed.port or parsed.query.get("port"),
+    }
+    return {key: value for key, value in args.items() if value is not None}

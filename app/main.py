@@ -29,6 +29,8 @@ from app.events.router import router as events_router
 from app.health.router import router as health_router
 from app.idempotency.cleanup import purge_periodically
 from app.idempotency.guard import IdempotentReplay, replay_response
+from app.live.hub import EventHub
+from app.live.router import router as live_router
 from app.middleware import GuardMiddleware
 from app.migrations import head_revision
 from app.people.router import router as people_router
@@ -61,12 +63,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.head_revision = head_revision()
+        hub = EventHub(url, engine, settings.live_poll_interval_seconds)
+        app.state.hub = hub
+        await hub.start()
         purger = asyncio.create_task(
             purge_periodically(app.state.sessionmaker, settings.idempotency_purge_interval_seconds)
         )
         try:
             yield
         finally:
+            await hub.stop()
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
@@ -96,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets_router, prefix=API_PREFIX)
     app.include_router(conversations_router, prefix=API_PREFIX)
     app.include_router(events_router, prefix=API_PREFIX)
+    app.include_router(live_router, prefix=API_PREFIX)
     _add_docs(app)
     _install_openapi(app)
     return app

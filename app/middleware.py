@@ -9,10 +9,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
 
 
-class _BodyTooLargeError(Exception):
-    pass
-
-
 class GuardMiddleware:
     """Refuses bodies over the limit with 413 and adds headers every response should carry.
 
@@ -36,18 +32,29 @@ class GuardMiddleware:
 
         received = 0
         response_started = False
+        refused = answered = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused, answered
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _BodyTooLargeError
+                    # Answer here and tell the app the client has gone: an exception
+                    # raised from receive() would be turned into FastAPI's own 400.
+                    refused = True
+                    if not response_started:
+                        await self._too_large(scope, send)
+                        answered = True
+                    return {"type": "http.disconnect"}
             return message
 
         async def send_with_headers(message: Message) -> None:
             nonlocal response_started
+            if answered:
+                return  # the 413 is already sent; the app's answer to "gone" is dropped
             if message["type"] == "http.response.start":
                 response_started = True
                 headers = list(message.get("headers", []))
@@ -55,11 +62,7 @@ class GuardMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, send_with_headers)
-        except _BodyTooLargeError:
-            if not response_started:
-                await self._too_large(scope, send)
+        await self.app(scope, limited_receive, send_with_headers)
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
         body = json.dumps(

@@ -13,6 +13,8 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from app.db import asyncpg_connect_args
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -27,22 +29,10 @@ def server_url() -> str:
     return embedded_db.start(REPO_ROOT / "var" / "test-postgres")
 
 
-def _asyncpg_dsn(url: str) -> dict[str, object]:
-    parsed = make_url(url)
-    params: dict[str, object] = {
-        "user": parsed.username,
-        "password": parsed.password,
-        "database": parsed.database,
-        "host": parsed.query.get("host") or parsed.host,
-        "port": parsed.port or parsed.query.get("port"),
-    }
-    return {k: v for k, v in params.items() if v is not None}
-
-
 async def create_database(url: str) -> str:
     """Create a uniquely named database on the server of `url`; return its URL."""
     name = f"helpdesk_test_{os.getpid()}_{secrets.token_hex(3)}"
-    connection = await asyncpg.connect(**_asyncpg_dsn(url))  # type: ignore[arg-type]
+    connection = await asyncpg.connect(**asyncpg_connect_args(url))
     try:
         await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -53,7 +43,7 @@ async def create_database(url: str) -> str:
 async def drop_database(url: str) -> None:
     parsed = make_url(url)
     maintenance = parsed.set(database="postgres").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(**_asyncpg_dsn(maintenance))  # type: ignore[arg-type]
+    connection = await asyncpg.connect(**asyncpg_connect_args(maintenance))
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
     finally:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.notices import announce_token_revoked
 from app.auth.schemas import TokenCreate
 from app.auth.tokens import hash_token, mint_token
 from app.errors import Forbidden, NotFound, UnprocessableEntity
@@ -65,3 +66,4 @@ async def revoke_token(session: AsyncSession, actor: User, token_id: int) -> Non
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
         await session.flush()
+        await announce_token_revoked(session, token.id)

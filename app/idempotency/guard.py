@@ -17,6 +17,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+from cryptography.exceptions import InvalidTag
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -82,7 +83,16 @@ class Idempotency:
                 "This Idempotency-Key was already used with a different request; "
                 "use a new key for a new request."
             )
-        stored = json.loads(sealing.unseal(self._secret, self._user.id, self._key, record.response))
+        try:
+            plaintext = sealing.unseal(self._secret, self._user.id, self._key, record.response)
+        except InvalidTag:
+            # Sealed under another HELPDESK_SECRET_KEY: it cannot be replayed, and running
+            # the request again could create a duplicate.
+            raise Conflict(
+                "The first response to this Idempotency-Key cannot be replayed after a "
+                "change of service secret; check whether it took effect, then use a new key."
+            ) from None
+        stored = json.loads(plaintext)
         raise IdempotentReplay(record.status_code, stored["body"], stored["headers"])
 
     async def respond(

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.notices import announce_access_changed
 from app.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from app.models import STAFF_ROLES, Role, Team, TeamMember, User
 from app.people.schemas import (
@@ -76,9 +77,13 @@ async def update_user(session: AsyncSession, actor: User, user_id: int, data: Us
         if effective:
             assert isinstance(new_role, Role)
             _require_staff_role(new_role, "stay in a team")
+    access_changed = changes.get("active") is False and user.active
+    access_changed |= "role" in changes and changes["role"] is not user.role
     for field, value in changes.items():
         setattr(user, field, value)
     await session.flush()
+    if access_changed:
+        await announce_access_changed(session, user.id)
     if team_ids is not None:
         assert isinstance(team_ids, list)
         await _require_teams(session, team_ids)

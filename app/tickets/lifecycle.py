@@ -32,15 +32,20 @@ ALLOWED_MOVES: dict[TicketStatus, frozenset[TicketStatus]] = {
     _S.CLOSED: frozenset(),
 }
 
-# What the people who asked may do to their own ticket: say it is solved, or that it is not.
-_REQUESTER_MOVES = frozenset({_S.OPEN, _S.RESOLVED})
+# What the people who asked may do to their own ticket: say it is solved, or reopen a
+# solved one. Only staff open a new ticket or take a pending one off hold; the
+# requester's reply does the latter (status_after_requester_reply).
+_REQUESTER_MOVES: dict[TicketStatus, frozenset[TicketStatus]] = {
+    _S.RESOLVED: frozenset({_S.OPEN}),
+}
+_REQUESTER_RESOLVE = frozenset({_S.RESOLVED})
 
 
 def allowed_moves(current: TicketStatus, role: Role) -> frozenset[TicketStatus]:
     moves = ALLOWED_MOVES[current]
     if role.is_staff:
         return moves
-    return moves & _REQUESTER_MOVES
+    return moves & _REQUESTER_MOVES.get(current, _REQUESTER_RESOLVE)
 
 
 def status_after_requester_reply(current: TicketStatus) -> TicketStatus | None:

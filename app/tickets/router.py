@@ -15,6 +15,8 @@ from app.common.types import MAX_BIGINT, IdPath, reject_nul
 from app.db import DbSession
 from app.errors import NotFound, UnprocessableEntity
 from app.idempotency.guard import IdempotencyGuard
+from app.live.cursor import EVENTS_CURSOR_HEADER
+from app.live.position import events_cursor
 from app.models import Channel, Priority, Role, TicketStatus, User
 from app.tickets import repository, service
 from app.tickets.concurrency import etag
@@ -101,9 +103,12 @@ async def list_tickets(
     updated_since: AwareDatetime | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
+    *,
+    response: Response,
 ) -> Page[TicketOut]:
     """Tickets the caller may see, newest activity first. `q` searches subject,
     description and messages (customers: only what they can read)."""
+    response.headers[EVENTS_CURSOR_HEADER] = await events_cursor(session)
     filters = TicketFilters(
         status=status or [],
         owner_id=owner_id,
@@ -130,6 +135,7 @@ async def get_ticket(
     response: Response,
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> TicketOut:
+    response.headers[EVENTS_CURSOR_HEADER] = await events_cursor(session)
     ticket = await _read(session, viewer, ticket_id)
     if if_none_match is not None and etag(ticket.version) in if_none_match:
         raise _NotModified(etag(ticket.version))
