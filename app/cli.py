@@ -174,6 +174,17 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
     print(token)
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    from app.notifications.standalone import run_workers
+
+    settings = _load_settings()
+    url = _database_url(settings)
+    _check_database(url)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    print(f"helpdesk: {args.count} delivery worker(s) on {_describe(url)}")
+    asyncio.run(run_workers(settings, url, args.count))
+
+
 def cmd_openapi(args: argparse.Namespace) -> None:
     from app.openapi_export import render_openapi
 
@@ -230,6 +241,15 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--email", required=True, help="the admin's email address")
     admin.add_argument("--name", required=True, help="the admin's display name")
     admin.set_defaults(handler=cmd_create_admin)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run notification delivery workers without the HTTP API",
+        description="Send email, SMS and webhook deliveries from the outbox. `serve` runs "
+        "HELPDESK_NOTIFICATION_WORKERS of these itself; run more here to scale out.",
+    )
+    worker.add_argument("--count", type=int, default=1, help="workers in this process")
+    worker.set_defaults(handler=cmd_worker)
 
     openapi = commands.add_parser(
         "openapi",

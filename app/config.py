@@ -64,6 +64,35 @@ class Settings(BaseSettings):
     live_poll_interval_seconds: float = Field(
         default=1.0, gt=0, description="Safety-net poll of the event feed without a NOTIFY."
     )
+    # Notifications ---------------------------------------------------------
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server; unset = write mail to the file mailbox."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=30, gt=0)
+    mail_from: str = "Helpdesk <helpdesk@localhost>"
+    mail_domain: str = Field(
+        default="helpdesk.localhost", description="Right-hand side of Message-IDs."
+    )
+    sms_provider_url: str | None = Field(
+        default=None, description="Twilio-compatible API base URL; unset = SMS file mailbox."
+    )
+    sms_account_sid: str | None = None
+    sms_auth_token: SecretStr | None = None
+    sms_from: str | None = None
+    sms_max_chars: int = Field(default=320, ge=70, le=1600)
+    notification_workers: int = Field(
+        default=1, ge=0, le=32, description="Delivery workers inside `helpdesk serve` (0: none)."
+    )
+    notification_concurrency: int = Field(default=4, ge=1, le=256)
+    notification_lease_seconds: float = Field(default=60, gt=0)
+    notification_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    notification_coalesce_seconds: float = Field(
+        default=60, ge=0, description="Window in which changes to one ticket share one message."
+    )
     idempotency_purge_interval_seconds: float = Field(default=600, gt=0)
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
 

@@ -33,6 +33,8 @@ from app.live.hub import EventHub
 from app.live.router import router as live_router
 from app.middleware import GuardMiddleware
 from app.migrations import head_revision
+from app.notifications.router import router as notifications_router
+from app.notifications.setup import configure_outbox, running_workers
 from app.people.router import router as people_router
 from app.tickets.router import _NotModified, not_modified
 from app.tickets.router import router as tickets_router
@@ -55,6 +57,7 @@ async def resolve_database_url(settings: Settings) -> str:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_outbox(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,12 +69,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = EventHub(url, engine, settings.live_poll_interval_seconds)
         app.state.hub = hub
         await hub.start()
+        workers = running_workers(
+            settings, app.state.sessionmaker, url, settings.notification_workers
+        )
+        await workers.__aenter__()
         purger = asyncio.create_task(
             purge_periodically(app.state.sessionmaker, settings.idempotency_purge_interval_seconds)
         )
         try:
             yield
         finally:
+            await workers.__aexit__(None, None, None)
             await hub.stop()
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -103,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(conversations_router, prefix=API_PREFIX)
     app.include_router(events_router, prefix=API_PREFIX)
     app.include_router(live_router, prefix=API_PREFIX)
+    app.include_router(notifications_router, prefix=API_PREFIX)
     _add_docs(app)
     _install_openapi(app)
     return app

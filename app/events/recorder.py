@@ -1,8 +1,9 @@
 """Appending to the timeline: the one way events are written.
 
 Called by the domain services inside the transaction that makes the change, after the
-ticket row has been changed and its version bumped. A trigger announces each inserted
-event with pg_notify, which PostgreSQL delivers only when the transaction commits.
+ticket row has been changed and its version bumped. In that same transaction it writes
+the notification deliveries the event calls for (the outbox), and a trigger announces
+the event with pg_notify, which PostgreSQL delivers only when the transaction commits.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.kinds import EventKind
 from app.models import Ticket, TicketEvent, User, Visibility
+from app.notifications.outbox import enqueue_for_event
 
 
 async def record_event(
@@ -31,12 +33,14 @@ async def record_event(
         actor_id=actor.id if actor else None,
         data=data,
         ticket_version=ticket.version,
+        created_at=ticket.updated_at,
     )
     session.add(event)
     await session.flush()
     ticket.last_event_id = event.id
     if visibility is Visibility.PUBLIC:
         ticket.last_public_event_id = event.id
+    await enqueue_for_event(session, ticket, event, actor)
     return event
 
 

@@ -3,6 +3,14 @@
 from app.models.base import Base
 from app.models.event import TicketEvent
 from app.models.idempotency import IdempotencyRecord
+from app.models.notification import (
+    DeliveryChannel,
+    DeliveryStatus,
+    NotificationDelivery,
+    NotificationPreference,
+    TicketFollower,
+    WebhookEndpoint,
+)
 from app.models.team import AssignmentMode, Team, TeamMember
 from app.models.ticket import (
     Channel,
@@ -21,16 +29,22 @@ __all__ = [
     "AssignmentMode",
     "Base",
     "Channel",
+    "DeliveryChannel",
+    "DeliveryStatus",
     "IdempotencyRecord",
     "Level",
     "Message",
+    "NotificationDelivery",
+    "NotificationPreference",
     "Priority",
     "Role",
     "Team",
     "TeamMember",
     "Ticket",
     "TicketEvent",
+    "TicketFollower",
     "TicketStatus",
     "User",
     "Visibility",
+    "WebhookEndpoint",
 ]

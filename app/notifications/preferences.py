@@ -1,0 +1,38 @@
+"""Channel choice per person and topic, with the defaults for those who never chose."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import DeliveryChannel, NotificationPreference, User
+from app.notifications.rules import Notice
+
+DEFAULT_CHANNELS: tuple[DeliveryChannel, ...] = (DeliveryChannel.EMAIL,)
+
+
+async def load_preferences(
+    session: AsyncSession, user_ids: Iterable[int]
+) -> dict[tuple[int, str], list[str]]:
+    rows = await session.execute(
+        select(
+            NotificationPreference.user_id,
+            NotificationPreference.topic,
+            NotificationPreference.channels,
+        ).where(NotificationPreference.user_id.in_(list(user_ids)))
+    )
+    return {(user_id, topic): channels for user_id, topic, channels in rows}
+
+
+def channels_for(
+    notice: Notice, user: User, preferences: dict[tuple[int, str], list[str]]
+) -> list[DeliveryChannel]:
+    chosen = preferences.get((user.id, notice.topic.value))
+    channels = list(DEFAULT_CHANNELS) if chosen is None else [DeliveryChannel(c) for c in chosen]
+    if DeliveryChannel.SMS in channels and not user.phone:
+        channels.remove(DeliveryChannel.SMS)
+        if not channels and notice.essential:
+            channels = [DeliveryChannel.EMAIL]  # nobody misses essential news for a missing phone
+    return channels
