@@ -22,13 +22,15 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade_to_head(database_url: str) -> None:
     """Apply every pending migration. Blocking: call from a thread or the command line."""
-    command.upgrade(alembic_config(database_url), "head")
+    command.upgrade(alembic_config(database_url), "heads")
 
 
 def head_revision() -> str | None:
+    """The revision(s) this code expects, as one comparable string."""
     script = ScriptDirectory.from_config(alembic_config("postgresql+asyncpg://unused"))
-    return script.get_current_head()
+    return ",".join(sorted(script.get_heads())) or None
 
 
 def current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) or None

@@ -28,7 +28,7 @@ from app.models import (
     WebhookEndpoint,
 )
 from app.notifications.preferences import channels_for, load_preferences
-from app.notifications.rules import Notice, Situation, notices_for
+from app.notifications.rules import Notice, NoticeTopic, Part, Situation, notices_for
 
 EMAIL_ATTEMPTS = 8
 WEBHOOK_ATTEMPTS = 10
@@ -65,6 +65,56 @@ async def enqueue_for_event(
     if notices:
         await _enqueue_notices(session, ticket, event, actor, notices)
     await _enqueue_webhooks(session, ticket, event, actor)
+
+
+async def enqueue_personal_notice(
+    session: AsyncSession,
+    recipient_id: int,
+    topic: NoticeTopic,
+    *,
+    kind: str,
+    data: dict[str, Any],
+    ticket: Ticket | None = None,
+) -> None:
+    """Tell one person something that is not (only) a ticket event: a survey, the status
+    of their feedback, a disabled webhook. Same preferences, channels and coalescing."""
+    recipient = await session.get(User, recipient_id)
+    if recipient is None or not recipient.active:
+        return
+    notice = Notice(recipient.id, topic, Part.REQUESTER)
+    preferences = await load_preferences(session, [recipient.id])
+    entry = {
+        "event_id": None,
+        "kind": kind,
+        "part": notice.part.value,
+        "topic": topic.value,
+        "data": data,
+        "actor": None,
+        "at": datetime.now(UTC).isoformat(),
+    }
+    now = datetime.now(UTC)
+    for channel in channels_for(notice, recipient, preferences):
+        if ticket is not None:
+            await _add_or_coalesce(session, ticket, None, recipient, channel, entry, now)
+            continue
+        session.add(
+            NotificationDelivery(
+                recipient_id=recipient.id,
+                channel=channel,
+                event_ids=[],
+                payload={"ticket": None, "notices": [entry]},
+                status=DeliveryStatus.PENDING,
+                attempts=0,
+                max_attempts=EMAIL_ATTEMPTS,
+                next_attempt_at=now,
+                idempotency_key=message_id(None)
+                if channel is DeliveryChannel.EMAIL
+                else _key("sms"),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    await session.flush()
 
 
 async def _situation(session: AsyncSession, ticket: Ticket) -> Situation:
@@ -131,7 +181,7 @@ async def _enqueue_notices(
 async def _add_or_coalesce(
     session: AsyncSession,
     ticket: Ticket,
-    event: TicketEvent,
+    event: TicketEvent | None,
     recipient: User,
     channel: DeliveryChannel,
     entry: dict[str, Any],
@@ -150,8 +200,9 @@ async def _add_or_coalesce(
         .limit(1)
         .with_for_update(skip_locked=True)
     )
+    event_ids = [] if event is None else [event.id]
     if waiting is not None:
-        waiting.event_ids = [*waiting.event_ids, event.id]
+        waiting.event_ids = [*waiting.event_ids, *event_ids]
         waiting.payload = {
             **waiting.payload,
             "notices": [*waiting.payload.get("notices", []), entry],
@@ -171,7 +222,7 @@ async def _add_or_coalesce(
             ticket_id=ticket.id,
             recipient_id=recipient.id,
             channel=channel,
-            event_ids=[event.id],
+            event_ids=event_ids,
             payload={"ticket": {"id": ticket.id, "subject": ticket.subject}, "notices": [entry]},
             status=DeliveryStatus.PENDING,
             attempts=0,

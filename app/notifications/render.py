@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,11 +60,20 @@ class Rendered:
         return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
+NoticeRenderer = Callable[[dict[str, Any], str, Any, str, dict[int, str]], list[Block]]
+_RENDERERS: dict[str, NoticeRenderer] = {}
+
+
+def register_renderer(kind: str, renderer: NoticeRenderer) -> None:
+    """Let a domain word its own notices: renderer(notice, locale, ticket_id, subject, bodies)."""
+    _RENDERERS[kind] = renderer
+
+
 def render(
     payload: dict[str, Any], recipient_name: str, locale: str, bodies: dict[int, str]
 ) -> Rendered:
     words = wording_for(locale)
-    ticket = payload.get("ticket", {})
+    ticket = payload.get("ticket") or {}
     ticket_id, subject = ticket.get("id"), str(ticket.get("subject", ""))
     blocks = [
         block
@@ -88,6 +98,9 @@ def _blocks(
     notice: dict[str, Any], words: Wording, ticket_id: Any, subject: str, bodies: dict[int, str]
 ) -> list[Block]:
     kind, part, data = notice.get("kind"), notice.get("part"), notice.get("data") or {}
+    custom = _RENDERERS.get(str(kind))
+    if custom is not None:
+        return custom(notice, words["_locale"], ticket_id, subject, bodies)
     actor = _name(notice.get("actor"), "")
     values = {"ticket_id": ticket_id, "subject": subject, "actor": actor}
     requester = part == "requester"

@@ -11,6 +11,7 @@ from typing import Final
 Wording = dict[str, str]
 
 EN: Final[Wording] = {
+    "_locale": "en",
     "greeting": "Hello {name},",
     "signature": "The support team",
     "footer": "Reply to this email to add to your request. Reference: #{ticket_id}",
@@ -46,6 +47,7 @@ EN: Final[Wording] = {
 }
 
 IT: Final[Wording] = {
+    "_locale": "it",
     "greeting": "Gentile {name},",
     "signature": "Il team di assistenza",
     "footer": "Rispondi a questa email per aggiungere informazioni. Riferimento: #{ticket_id}",
