@@ -37,6 +37,8 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         rate_limit_per_minute=100_000,
         rate_limit_burst=100_000,
+        # Notification tests run delivery workers themselves, against servers they start.
+        notification_workers=0,
     )
 
 

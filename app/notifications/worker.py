@@ -167,17 +167,12 @@ class DeliveryWorker:
                 for n in delivery.payload.get("notices", [])
                 if n.get("kind") == "message.created" and "message_id" in (n.get("data") or {})
             ]
-            bodies = (
-                dict(
-                    (
-                        await session.execute(
-                            select(Message.id, Message.body).where(Message.id.in_(message_ids))
-                        )
-                    ).tuples()
+            bodies: dict[int, str] = {}
+            if message_ids:
+                rows = await session.execute(
+                    select(Message.id, Message.body).where(Message.id.in_(message_ids))
                 )
-                if message_ids
-                else {}
-            )
+                bodies = {message_id: body for message_id, body in rows}
         rendered = render(delivery.payload, recipient.name, recipient.locale, bodies)
         root = (
             None
