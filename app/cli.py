@@ -161,8 +161,12 @@ def cmd_migrate(_args: argparse.Namespace) -> None:
 
 
 def cmd_create_admin(args: argparse.Namespace) -> None:
-    from app.people.bootstrap import create_admin
+    from app.people.bootstrap import create_admin, validate_admin
 
+    try:
+        validate_admin(email=args.email, name=args.name)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     url = _database_url(_load_settings())
     _check_database(url)
     _migrate(url)

@@ -41,12 +41,12 @@ async def current_user(
     if row is None:
         raise Unauthorized("The token is not valid.")
     token, user = row
+    if not user.active:
+        raise Unauthorized("The user of this token has been deactivated.")
     if token.revoked_at is not None:
         raise Unauthorized("The token has been revoked.")
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthorized("The token has expired.")
-    if not user.active:
-        raise Unauthorized("The user of this token has been deactivated.")
 
     limiter: RateLimiter = request.app.state.rate_limiter
     retry_after = limiter.acquire(token.id)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from app.common.types import ShortText
 
@@ -16,6 +16,19 @@ class TokenCreate(BaseModel):
     expires_at: AwareDatetime | None = Field(
         default=None, description="When the token stops working; omit for no expiry."
     )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _storable(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            utc = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("must be before the year 9999") from None
+        if utc.year >= 9999:
+            raise ValueError("must be before the year 9999")
+        return utc
 
 
 class TokenOut(BaseModel):

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel
 
+from app.common.types import MAX_BIGINT
 from app.errors import BadRequest
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
@@ -49,7 +50,7 @@ def decode_id_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     value = decode_cursor(cursor, frozenset({"id"}))["id"]
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_BIGINT:
         raise BadRequest("The cursor is not valid; start again without one.")
     return value
 

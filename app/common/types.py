@@ -31,7 +31,8 @@ def _valid_timezone(value: str) -> str:
 _TIMEZONES = frozenset(available_timezones())
 _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
-Id = Annotated[int, Field(ge=1, le=MAX_BIGINT)]
+# Strict: JSON true or 1.0 is not an id.
+Id = Annotated[int, Field(ge=1, le=MAX_BIGINT, strict=True)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 
 Name = Annotated[

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.notices import announce_access_changed
 from app.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
-from app.models import STAFF_ROLES, Role, Team, TeamMember, User
+from app.models import STAFF_ROLES, ApiToken, Role, Team, TeamMember, User
 from app.people.schemas import (
     NOT_NULLABLE_TEAM_FIELDS,
     NOT_NULLABLE_USER_FIELDS,
@@ -82,6 +82,13 @@ async def update_user(session: AsyncSession, actor: User, user_id: int, data: Us
     for field, value in changes.items():
         setattr(user, field, value)
     await session.flush()
+    if changes.get("active") is False:
+        # Someone who left keeps no way in, even if the account is reactivated later.
+        await session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+        )
     if access_changed:
         await announce_access_changed(session, user.id)
     if team_ids is not None:

@@ -253,6 +253,19 @@ async def test_a_deactivated_users_tokens_stop_working(client: AsyncClient, acto
     assert "deactivated" in body["detail"]
 
 
+async def test_someone_who_left_does_not_get_their_old_tokens_back(
+    client: AsyncClient, actors: Actors
+) -> None:
+    admin, agent = await actors.admin(), await actors.agent()
+    url = f"/api/v1/users/{agent.id}"
+    await client.patch(url, json={"active": False}, headers=admin.headers)
+    reactivated = await client.patch(url, json={"active": True}, headers=admin.headers)
+    assert reactivated.status_code == 200, reactivated.text
+
+    body = assert_problem(await client.get("/api/v1/me", headers=agent.headers), 401)
+    assert "revoked" in body["detail"]
+
+
 # Revoking
 
 
