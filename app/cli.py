@@ -150,6 +150,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level=settings.log_level,
         proxy_headers=args.proxy_headers,
+        # Compression costs ~42 KB per idle socket and CPU on every fan-out.
+        ws_per_message_deflate=False,
     )
 
 

@@ -93,7 +93,57 @@ class Settings(BaseSettings):
     notification_coalesce_seconds: float = Field(
         default=60, ge=0, description="Window in which changes to one ticket share one message."
     )
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma separated host names, IP addresses or networks (CIDR) that webhooks "
+        "may target although private, loopback or link-local (e.g. 127.0.0.1,10.0.0.0/8).",
+    )
+    webhook_allow_private_targets: bool = Field(
+        default=False, description="Let webhooks target any address, private ones included."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, le=60, description="How long a webhook receiver may take to answer."
+    )
+    webhook_disable_after_hours: float = Field(
+        default=72, gt=0, description="An endpoint failing continuously this long is disabled."
+    )
     idempotency_purge_interval_seconds: float = Field(default=600, gt=0)
+    # Continuity ------------------------------------------------------------
+    continuity_scheduler: bool = Field(
+        default=True,
+        description="Run the absence scheduler (handover, hand-back) in `helpdesk serve`; "
+        "one process at a time holds it.",
+    )
+    continuity_scheduler_interval_seconds: float = Field(
+        default=60, gt=0, description="How often the scheduler looks for absences starting."
+    )
+    continuity_batch_size: int = Field(
+        default=25, ge=1, le=1000, description="Tickets handed over per transaction."
+    )
+    continuity_workers: int = Field(
+        default=3, ge=1, le=32, description="Transactions a handover runs side by side."
+    )
+    # Feedback --------------------------------------------------------------
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        description="Where customers reach this service: the start of links in emails.",
+    )
+    survey_expiry_days: int = Field(
+        default=14, ge=1, le=365, description="How long a satisfaction survey link works."
+    )
+    survey_low_rating: int = Field(
+        default=2, ge=1, le=5, description="Ratings at or below this alert the supervisor."
+    )
+    survey_low_rating_reopens: bool = Field(
+        default=True,
+        description="A low rating reopens the resolved ticket (a closed one gets a follow-up "
+        "ticket), so its owner follows up.",
+    )
+    survey_rate_limit_per_minute: int = Field(
+        default=30, ge=1, description="Anonymous survey-link requests per client IP per minute."
+    )
+    survey_rate_limit_burst: int = Field(default=10, ge=1)
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
 
     @field_validator("database_url")
@@ -109,7 +159,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql+asyncpg:// (or postgresql://) URL")
         return value
 
-    @field_validator("ws_allowed_origins", mode="before")
+    @field_validator("ws_allowed_origins", "webhook_allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -22,10 +22,14 @@ from app.auth.rate_limit import RateLimiter
 from app.auth.router import router as tokens_router
 from app.common.openapi import use_problem_media_type
 from app.config import Settings, get_settings
+from app.continuity.router import router as continuity_router
+from app.continuity.scheduler import ContinuityScheduler
 from app.conversations.router import router as conversations_router
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.events.router import router as events_router
+from app.feedback.router import router as feedback_router
+from app.feedback.setup import install as install_feedback
 from app.health.router import router as health_router
 from app.idempotency.cleanup import purge_periodically
 from app.idempotency.guard import IdempotentReplay, replay_response
@@ -38,6 +42,7 @@ from app.notifications.setup import configure_outbox, running_workers
 from app.people.router import router as people_router
 from app.tickets.router import _NotModified, not_modified
 from app.tickets.router import router as tickets_router
+from app.webhooks.router import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 VERSION = "0.1.0"
@@ -76,9 +81,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         purger = asyncio.create_task(
             purge_periodically(app.state.sessionmaker, settings.idempotency_purge_interval_seconds)
         )
+        scheduler = None
+        if settings.continuity_scheduler:
+            scheduler = ContinuityScheduler(
+                app.state.sessionmaker,
+                url,
+                interval=settings.continuity_scheduler_interval_seconds,
+                batch_size=settings.continuity_batch_size,
+                workers=settings.continuity_workers,
+            )
+            scheduler_task = asyncio.create_task(scheduler.run(), name="continuity-scheduler")
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scheduler_task
             await workers.__aexit__(None, None, None)
             await hub.stop()
             purger.cancel()
@@ -98,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    install_feedback(app, settings)
 
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_response)
@@ -112,6 +132,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events_router, prefix=API_PREFIX)
     app.include_router(live_router, prefix=API_PREFIX)
     app.include_router(notifications_router, prefix=API_PREFIX)
+    app.include_router(continuity_router, prefix=API_PREFIX)
+    app.include_router(webhooks_router, prefix=API_PREFIX)
+    app.include_router(feedback_router, prefix=API_PREFIX)
     _add_docs(app)
     _install_openapi(app)
     return app

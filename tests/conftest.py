@@ -39,6 +39,9 @@ def settings(database_url: str) -> Settings:
         rate_limit_burst=100_000,
         # Notification tests run delivery workers themselves, against servers they start.
         notification_workers=0,
+        # Continuity tests run schedulers themselves; one in the background would move
+        # tickets under other tests' feet.
+        continuity_scheduler=False,
     )
 
 

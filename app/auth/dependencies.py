@@ -57,8 +57,15 @@ async def current_user(
     if token.last_used_at is None or now - token.last_used_at >= touch_interval:
         # Written at most once per interval: a write on every read would cost more than
         # the precision is worth.
+        # SKIP LOCKED: if a concurrent request on this token is already writing it, this
+        # one skips the write instead of queueing behind that request's transaction.
+        unlocked = (
+            select(ApiToken.id).where(ApiToken.id == token.id).with_for_update(skip_locked=True)
+        )
         await session.execute(
-            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+            update(ApiToken)
+            .where(ApiToken.id.in_(unlocked.scalar_subquery()))
+            .values(last_used_at=now)
         )
     request.state.user_id = user.id
     return user

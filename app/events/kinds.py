@@ -18,7 +18,8 @@ class EventKind(StrEnum):
 
 
 # Data keys a requester never sees even on an event they may see: the note that goes
-# with a handover is written for the next agent, not for the customer.
+# with a handover is written for the next agent, not for the customer; why someone is
+# away is their own business (the customer is told until when, in the summary).
 HIDDEN_FROM_REQUESTERS: dict[str, frozenset[str]] = {
-    EventKind.OWNER_CHANGED: frozenset({"note"}),
+    EventKind.OWNER_CHANGED: frozenset({"note", "absence"}),
 }

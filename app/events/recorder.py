@@ -40,6 +40,8 @@ async def record_event(
     ticket.last_event_id = event.id
     if visibility is Visibility.PUBLIC:
         ticket.last_public_event_id = event.id
+    if kind is EventKind.OWNER_CHANGED:
+        ticket.last_owner_event_id = event.id
     await enqueue_for_event(session, ticket, event, actor)
     return event
 

@@ -52,6 +52,23 @@ def present_event(event: TicketEvent, actor: User | None, viewer: User) -> Event
     )
 
 
+class OwnerChange(BaseModel):
+    """Why the current contact has the case: the reason of the latest owner change, in
+    the words the customer was told."""
+
+    reason: str
+    at: datetime
+    summary: str
+
+
+def owner_change(event: TicketEvent) -> OwnerChange:
+    return OwnerChange(
+        reason=str(event.data.get("reason", "manual")),
+        at=event.created_at,
+        summary=summarize(event.kind, event.data, None),
+    )
+
+
 def last_action(event: TicketEvent, actor: User | None) -> LastAction:
     return LastAction(
         kind=event.kind,

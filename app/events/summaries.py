@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from app.common.dates import format_day
 from app.events.kinds import EventKind
 
 _REASONS = {
@@ -12,6 +14,7 @@ _REASONS = {
     "unavailability": "previous contact unavailable",
     "rebalancing": "workload rebalanced",
     "manual": "reassigned",
+    "hand_back": "back from absence",
 }
 
 
@@ -31,6 +34,9 @@ def summarize(kind: str, data: dict[str, Any], actor_name: str | None) -> str:
         case EventKind.STATUS_CHANGED:
             return f"Status changed from {data.get('from')} to {data.get('to')}"
         case EventKind.OWNER_CHANGED:
+            told = _owner_sentence(data)
+            if told is not None:
+                return told
             reason = _REASONS.get(str(data.get("reason")), str(data.get("reason")))
             if data.get("to") is None:
                 return f"Returned to the team queue ({reason})"
@@ -45,3 +51,28 @@ def summarize(kind: str, data: dict[str, Any], actor_name: str | None) -> str:
             return f"Reply from {who}"
         case _:
             return kind.replace(".", " ").replace("_", " ").capitalize()
+
+
+def _owner_sentence(data: dict[str, Any]) -> str | None:
+    """Handovers and escalations in the words the customer was told (never why someone
+    is away)."""
+    to = _name(data.get("to")) if data.get("to") else None
+    absence = data.get("absence")
+    if data.get("reason") == "unavailability" and isinstance(absence, dict):
+        previous = _name(data.get("from"))
+        if absence.get("reason") == "departed":
+            why = f"{previous} is no longer available"
+        elif isinstance(absence.get("until_day"), str):
+            day = format_day(absence["until_day"], this_year=datetime.now(UTC).year)
+            why = f"{previous} is away until {day}"
+        else:
+            why = f"{previous} is away for a while"
+        return f"{why}; {to} is now handling this request" if to else f"{why}; back in the queue"
+    if data.get("reason") == "hand_back" and to:
+        return f"{to} is back and handling this request again"
+    escalation = data.get("escalation")
+    if data.get("reason") == "escalation" and isinstance(escalation, dict):
+        team = escalation.get("to_team")
+        where = f"Escalated to {_name(team)}" if isinstance(team, dict) else "Escalated"
+        return f"{where}; {to} is now handling this request" if to else f"{where}; in its queue"
+    return None

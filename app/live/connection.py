@@ -78,8 +78,14 @@ class LiveConnection:
             return
         self._offer_event(event, cursor.encode())
 
+    def ticket_json(self, event: LiveEvent) -> str:
+        return event.staff_ticket_json if self.staff else event.requester_ticket_json
+
     def _offer_event(self, event: LiveEvent, cursor: str) -> None:
-        self._offer(f'{{"type":"event","event":{self.event_json(event)},"cursor":"{cursor}"}}')
+        self._offer(
+            f'{{"type":"event","event":{self.event_json(event)},'
+            f'"ticket":{self.ticket_json(event)},"cursor":"{cursor}"}}'
+        )
 
     def begin_replay(self) -> None:
         self._replays_running += 1
@@ -116,4 +122,7 @@ class LiveConnection:
     async def finish(self) -> None:
         """Send the close frame if the peer still listens; never wait long for it."""
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.websocket.close(code=self.close_code), timeout=1.0)
+            # A slow reader gets time to drain its backlog and see why it was closed;
+            # other closes (shutdown, revoked token) do not wait.
+            grace = 30.0 if self.close_code == CLOSE_TOO_SLOW else 1.0
+            await asyncio.wait_for(self.websocket.close(code=self.close_code), timeout=grace)

@@ -18,18 +18,33 @@ from typing import Any
 import asyncpg
 
 from app.events.kinds import HIDDEN_FROM_REQUESTERS
+from app.events.summaries import summarize
 from app.live.topics import EventRouting
 
 _COLUMNS = """
     e.id, e.ticket_id, e.kind, e.visibility, e.actor_id, e.data::text AS data,
     e.ticket_version, e.created_at, e.txid,
     t.requester_id, t.owner_id, t.team_id, t.created_by_id,
-    a.name AS actor_name, a.role AS actor_role
+    a.name AS actor_name, a.role AS actor_role,
+    t.status AS ticket_status, o.name AS owner_name,
+    oe.data::text AS owner_event_data, oe.created_at AS owner_event_at,
+    le.kind AS last_kind, le.data::text AS last_data, le.created_at AS last_at,
+    la.name AS last_actor_name,
+    pe.kind AS public_kind, pe.data::text AS public_data, pe.created_at AS public_at,
+    pa.name AS public_actor_name
 """
+# The ticket as it stands, for the portal view that goes with every event frame: the
+# contact, the status, the last action and the reason of the last owner change.
 _FROM = """
     FROM ticket_events e
     JOIN tickets t ON t.id = e.ticket_id
     LEFT JOIN users a ON a.id = e.actor_id
+    LEFT JOIN users o ON o.id = t.owner_id
+    LEFT JOIN ticket_events oe ON oe.id = t.last_owner_event_id
+    LEFT JOIN ticket_events le ON le.id = t.last_event_id
+    LEFT JOIN users la ON la.id = le.actor_id
+    LEFT JOIN ticket_events pe ON pe.id = t.last_public_event_id
+    LEFT JOIN users pa ON pa.id = pe.actor_id
 """
 
 
@@ -55,6 +70,10 @@ class LiveEvent:
     routing: EventRouting
     staff_json: str
     requester_json: str
+    # The portal view of the ticket (what a requester sees; staff see the latest action
+    # even when it is internal).
+    staff_ticket_json: str = "null"
+    requester_ticket_json: str = "null"
 
 
 async def current_snapshot(connection: asyncpg.Connection) -> Snapshot:
@@ -115,7 +134,39 @@ def to_live_event(row: asyncpg.Record | dict[str, Any]) -> LiveEvent:
         ),
         staff_json=json.dumps(event, separators=(",", ":")),
         requester_json=json.dumps(requester_event, separators=(",", ":")),
+        staff_ticket_json=_ticket_view(row, "last"),
+        requester_ticket_json=_ticket_view(row, "public"),
     )
+
+
+def _ticket_view(row: asyncpg.Record | dict[str, Any], last: str) -> str:
+    action = None
+    if row[f"{last}_kind"] is not None:
+        data = json.loads(row[f"{last}_data"])
+        action = {
+            "kind": row[f"{last}_kind"],
+            "at": row[f"{last}_at"].isoformat(),
+            "summary": summarize(row[f"{last}_kind"], data, row[f"{last}_actor_name"]),
+        }
+    change = None
+    if row["owner_event_data"] is not None:
+        data = json.loads(row["owner_event_data"])
+        change = {
+            "reason": str(data.get("reason", "manual")),
+            "at": row["owner_event_at"].isoformat(),
+            "summary": summarize("ticket.owner_changed", data, None),
+        }
+    owner = None
+    if row["owner_id"] is not None:
+        owner = {"id": row["owner_id"], "name": row["owner_name"]}
+    view = {
+        "id": row["ticket_id"],
+        "status": row["ticket_status"],
+        "owner": owner,
+        "last_action": action,
+        "last_owner_change": change,
+    }
+    return json.dumps(view, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)

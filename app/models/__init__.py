@@ -1,7 +1,24 @@
 """Every ORM model, one module per aggregate. Importing this package registers them all."""
 
 from app.models.base import Base
+from app.models.continuity import (
+    Absence,
+    AbsenceReason,
+    AgentSkill,
+    Handover,
+    RoutingRule,
+    TeamContinuity,
+)
 from app.models.event import TicketEvent
+from app.models.feedback import (
+    Feedback,
+    FeedbackChange,
+    FeedbackKind,
+    FeedbackStatus,
+    FeedbackVote,
+    SatisfactionSurvey,
+    SurveyAnswerVia,
+)
 from app.models.idempotency import IdempotencyRecord
 from app.models.notification import (
     DeliveryChannel,
@@ -25,12 +42,21 @@ from app.models.user import STAFF_ROLES, ApiToken, Role, User
 
 __all__ = [
     "STAFF_ROLES",
+    "Absence",
+    "AbsenceReason",
+    "AgentSkill",
     "ApiToken",
     "AssignmentMode",
     "Base",
     "Channel",
     "DeliveryChannel",
     "DeliveryStatus",
+    "Feedback",
+    "FeedbackChange",
+    "FeedbackKind",
+    "FeedbackStatus",
+    "FeedbackVote",
+    "Handover",
     "IdempotencyRecord",
     "Level",
     "Message",
@@ -38,7 +64,11 @@ __all__ = [
     "NotificationPreference",
     "Priority",
     "Role",
+    "RoutingRule",
+    "SatisfactionSurvey",
+    "SurveyAnswerVia",
     "Team",
+    "TeamContinuity",
     "TeamMember",
     "Ticket",
     "TicketEvent",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, String
@@ -39,3 +40,5 @@ class TeamMember(Base):
         BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[CreatedAt]
+    # When routing last gave this member a ticket of this team: whose turn it is next.
+    last_routed_at: Mapped[datetime | None]

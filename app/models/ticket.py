@@ -73,6 +73,13 @@ class Ticket(Base):
         Index(
             "uq_tickets_created_by_id_external_ref", "created_by_id", "external_ref", unique=True
         ),
+        # Open work per owner: handover after an absence, least-loaded routing.
+        Index(
+            "ix_tickets_owner_open_work",
+            "owner_id",
+            "priority",
+            postgresql_where=text("status IN ('new', 'open', 'pending')"),
+        ),
     )
 
     id: Mapped[BigId]
@@ -99,6 +106,8 @@ class Ticket(Base):
     # The newest event anyone may see, and the newest a requester may see: last_action.
     last_event_id: Mapped[int | None] = mapped_column(BigInteger)
     last_public_event_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The latest owner change: who the contact is and why (the portal shows its reason).
+    last_owner_event_id: Mapped[int | None] = mapped_column(BigInteger)
     # Full-text search: what the requester may see, and what only staff may see, apart,
     # so a customer's search can never match words from an internal note.
     search_public: Mapped[str] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))

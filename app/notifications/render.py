@@ -5,8 +5,10 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from app.common.dates import format_day
 from app.events.kinds import EventKind
 from app.events.summaries import summarize
 from app.notifications.templates import Wording, wording_for
@@ -80,12 +82,19 @@ def render(
         for notice in payload.get("notices", [])
         for block in _blocks(notice, words, ticket_id, subject, bodies)
     ]
+    if ticket_id is None:
+        # A personal notice about no ticket (feedback news, say): its first sentence is
+        # the subject, and there is no ticket reference to give.
+        first = blocks[0].text if blocks else subject
+        subject = first if len(first) <= 100 else first[:99].rstrip() + "\u2026"
     return Rendered(
         subject=f"[#{ticket_id}] {subject}" if ticket_id is not None else subject,
         greeting=words["greeting"].format(name=recipient_name),
         blocks=blocks,
         signature=words["signature"],
-        footer=words["footer"].format(ticket_id=ticket_id),
+        footer=words["footer"].format(ticket_id=ticket_id)
+        if ticket_id is not None
+        else words["footer_notice"],
     )
 
 
@@ -150,6 +159,9 @@ def _owner_blocks(
     reason = str(data.get("reason", "manual"))
     previous, new = _name(data.get("from")), _name(data.get("to"))
     if part == "requester":
+        sentence = _contact_sentence(data, words, previous, new)
+        if sentence is not None:
+            return [Block(sentence)]
         because = words.get(f"because_{reason}", "").format(previous=previous or "?")
         if not new:
             return [Block(words["contact_queue"].format(because=because))]
@@ -165,3 +177,33 @@ def _owner_blocks(
         return [Block(words["taken_from_you"].format(to=new or "-", because=because, **values))]
     summary = summarize(EventKind.OWNER_CHANGED, data, values["actor"] or None)
     return [Block(words["activity"].format(summary=summary, **values))]
+
+
+def _contact_sentence(data: dict[str, Any], words: Wording, previous: str, new: str) -> str | None:
+    """What the requester is told when the reason deserves a sentence of its own: who is
+    away until when (never why), who is back, whom the case was escalated to."""
+    reason = data.get("reason")
+    absence = data.get("absence")
+    if reason == "unavailability" and isinstance(absence, dict):
+        if absence.get("reason") == "departed":
+            key = "gone"
+        elif isinstance(absence.get("until_day"), str):
+            key = "away"
+        else:
+            key = "away_open"
+        until = format_day(
+            str(absence.get("until_day")), words["_locale"], this_year=datetime.now(UTC).year
+        )
+        template = words["contact_" + key] if new else words["queue_" + key]
+        return template.format(previous=previous or "?", to=new, until=until)
+    if reason == "hand_back" and new:
+        return words["contact_back"].format(to=new)
+    escalation = data.get("escalation")
+    if reason == "escalation" and isinstance(escalation, dict):
+        target = _name(escalation.get("to_team"))
+        if not new:
+            return words["escalated_to_queue"].format(target=target or "?")
+        if not target:
+            return words["escalated_to_person"].format(to=new)
+        return words["escalated_to_team"].format(target=target, to=new)
+    return None

@@ -105,7 +105,9 @@ def notices_for(
             new_owner, previous = _person_id(data.get("to")), _person_id(data.get("from"))
             tell(requester, NoticeTopic.CONTACT, Part.REQUESTER)
             tell(new_owner, NoticeTopic.ASSIGNMENT, Part.NEW_OWNER)
-            tell(previous, NoticeTopic.ASSIGNMENT, Part.PREVIOUS_OWNER)
+            if data.get("reason") != "unavailability" or "absence" not in data:
+                # Someone away is not sent a message per ticket taken off their hands.
+                tell(previous, NoticeTopic.ASSIGNMENT, Part.PREVIOUS_OWNER)
             for member in situation.follower_ids - {new_owner, previous}:
                 tell(member, NoticeTopic.ACTIVITY, Part.FOLLOWER)
         case EventKind.FEEDBACK_RECEIVED:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.models import DeliveryChannel
-from app.notifications import outbox
+from app.notifications import outbox, webhook_health
 from app.notifications.channels.base import ChannelAdapter
 from app.notifications.channels.email import FileMailbox, SmtpChannel
 from app.notifications.channels.sms import FileSmsBox, TwilioChannel
@@ -57,6 +57,7 @@ def build_channels(
 
 def configure_outbox(settings: Settings) -> None:
     outbox.configure(settings.notification_coalesce_seconds, settings.mail_domain)
+    webhook_health.configure(settings.webhook_disable_after_hours)
 
 
 def make_worker(

@@ -15,6 +15,7 @@ EN: Final[Wording] = {
     "greeting": "Hello {name},",
     "signature": "The support team",
     "footer": "Reply to this email to add to your request. Reference: #{ticket_id}",
+    "footer_notice": "This message was sent automatically by our support team.",
     "received": "We have received your request #{ticket_id} \u201c{subject}\u201d. "
     "We will get back to you as soon as possible.",
     "reply_to_requester": "{actor} replied to your request:",
@@ -44,6 +45,23 @@ EN: Final[Wording] = {
     "because_staff_rebalancing": " (rebalancing)",
     "because_staff_routing": " (routing)",
     "because_staff_manual": "",
+    "because_hand_back": "",
+    "because_staff_hand_back": " (back from absence)",
+    # Handovers that say why in a sentence of their own (continuity).
+    "contact_away": "{previous} is away until {until}; {to} is now handling your request.",
+    "contact_away_open": "{previous} is away for a while; {to} is now handling your request.",
+    "contact_gone": "{previous} is no longer available; {to} is now handling your request.",
+    "queue_away": "{previous} is away until {until}; your request is back with our team "
+    "and someone will pick it up shortly.",
+    "queue_away_open": "{previous} is away for a while; your request is back with our team "
+    "and someone will pick it up shortly.",
+    "queue_gone": "{previous} is no longer available; your request is back with our team "
+    "and someone will pick it up shortly.",
+    "contact_back": "{to} is back and is handling your request again.",
+    "escalated_to_team": "Your case was escalated to {target}; {to} is now handling it.",
+    "escalated_to_person": "Your case was escalated to {to}, who is now handling it.",
+    "escalated_to_queue": "Your case was escalated to {target}; "
+    "someone there will pick it up shortly.",
 }
 
 IT: Final[Wording] = {
@@ -51,6 +69,7 @@ IT: Final[Wording] = {
     "greeting": "Gentile {name},",
     "signature": "Il team di assistenza",
     "footer": "Rispondi a questa email per aggiungere informazioni. Riferimento: #{ticket_id}",
+    "footer_notice": "Questo messaggio è stato inviato automaticamente dal team di assistenza.",
     "received": "Abbiamo ricevuto la tua richiesta #{ticket_id} \u201c{subject}\u201d. "
     "Ti risponderemo il prima possibile.",
     "reply_to_requester": "{actor} ha risposto alla tua richiesta:",
@@ -80,6 +99,23 @@ IT: Final[Wording] = {
     "because_staff_rebalancing": " (ribilanciamento)",
     "because_staff_routing": " (smistamento)",
     "because_staff_manual": "",
+    "because_hand_back": "",
+    "because_staff_hand_back": " (rientro dall'assenza)",
+    "contact_away": "{previous} è assente fino al {until}; ora la tua richiesta è seguita da {to}.",
+    "contact_away_open": "{previous} è assente per qualche tempo; "
+    "ora la tua richiesta è seguita da {to}.",
+    "contact_gone": "{previous} non è più disponibile; ora la tua richiesta è seguita da {to}.",
+    "queue_away": "{previous} è assente fino al {until}; la tua richiesta è tornata al nostro "
+    "team e qualcuno la prenderà in carico a breve.",
+    "queue_away_open": "{previous} è assente per qualche tempo; la tua richiesta è tornata al "
+    "nostro team e qualcuno la prenderà in carico a breve.",
+    "queue_gone": "{previous} non è più disponibile; la tua richiesta è tornata al nostro team "
+    "e qualcuno la prenderà in carico a breve.",
+    "contact_back": "{to} è di nuovo disponibile e segue di nuovo la tua richiesta.",
+    "escalated_to_team": "Il tuo caso è stato inoltrato a {target}; ora è seguito da {to}.",
+    "escalated_to_person": "Il tuo caso è stato inoltrato a {to}, che ora lo segue.",
+    "escalated_to_queue": "Il tuo caso è stato inoltrato a {target}; "
+    "qualcuno lo prenderà in carico a breve.",
 }
 
 WORDINGS: Final[dict[str, Wording]] = {"en": EN, "it": IT}

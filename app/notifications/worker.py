@@ -51,7 +51,7 @@ class DeliveryWorker:
         database_url: str,
         mail_domain: str,
         concurrency: int = 4,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         lease_seconds: float = 60,
         poll_interval: float = 1.0,
     ) -> None:
@@ -59,7 +59,9 @@ class DeliveryWorker:
         self.channels = channels
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.mail_domain = mail_domain
-        self.batch_size = batch_size
+        # Claim no more than can be sent at once, so no lease runs out while its row
+        # waits for a free slot behind slow sends.
+        self.batch_size = batch_size or concurrency
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_interval = poll_interval
         self._connect_args = asyncpg_connect_args(database_url)
@@ -123,6 +125,23 @@ class DeliveryWorker:
             .scalar_subquery()
         )
         async with self.sessionmaker() as session, session.begin():
+            # A row whose every attempt ended with its worker gone (a send that crashes the
+            # process) is dead, not retried forever.
+            await session.execute(
+                update(NotificationDelivery)
+                .where(
+                    NotificationDelivery.status == DeliveryStatus.SENDING,
+                    NotificationDelivery.lease_expires_at < now,
+                    NotificationDelivery.attempts >= NotificationDelivery.max_attempts,
+                )
+                .values(
+                    status=DeliveryStatus.DEAD,
+                    last_error="every attempt ended without an outcome (worker lost)",
+                    leased_by=None,
+                    lease_expires_at=None,
+                    updated_at=now,
+                )
+            )
             result = await session.scalars(
                 update(NotificationDelivery)
                 .where(NotificationDelivery.id.in_(due))

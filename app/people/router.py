@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -10,6 +12,7 @@ from app.auth.dependencies import AdminUser, CurrentUser, ManagerUser, StaffUser
 from app.common.openapi import problems
 from app.common.pagination import Cursor, Limit, Page, decode_id_cursor, next_id_cursor
 from app.common.types import MAX_BIGINT, IdPath
+from app.continuity.availability import absent_user_ids, is_available
 from app.db import DbSession
 from app.errors import Forbidden
 from app.models import Role, Team, User
@@ -19,8 +22,17 @@ from app.people.schemas import TeamCreate, TeamOut, TeamUpdate, UserCreate, User
 router = APIRouter(tags=["people"])
 
 
-def _user_out(user: User, team_ids: list[int]) -> UserOut:
-    return UserOut.model_validate({**_columns(user), "team_ids": team_ids})
+def _user_out(user: User, team_ids: list[int], absent: bool = False) -> UserOut:
+    return UserOut.model_validate(
+        {**_columns(user), "team_ids": team_ids, "available": is_available(user, absent)}
+    )
+
+
+async def _users_out(session: DbSession, users: Sequence[User]) -> list[UserOut]:
+    ids = [u.id for u in users]
+    teams = await service.team_ids_of(session, ids)
+    absent = await absent_user_ids(session, ids, datetime.now(UTC))
+    return [_user_out(u, teams.get(u.id, []), u.id in absent) for u in users]
 
 
 def _team_out(team: Team, member_ids: list[int]) -> TeamOut:
@@ -33,8 +45,7 @@ def _columns(row: User | Team) -> dict[str, object]:
 
 @router.get("/me", responses=problems())
 async def get_me(session: DbSession, user: CurrentUser) -> UserOut:
-    teams = await service.team_ids_of(session, [user.id])
-    return _user_out(user, teams.get(user.id, []))
+    return (await _users_out(session, [user]))[0]
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(403, 409))
@@ -53,6 +64,13 @@ async def list_users(
     role: Role | None = None,
     active: bool | None = None,
     team_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
+    available: Annotated[
+        bool | None,
+        Query(
+            description="true: agents and supervisors who can get tickets now; false: "
+            "those who cannot (away or deactivated)."
+        ),
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[UserOut]:
@@ -61,12 +79,12 @@ async def list_users(
         role=role,
         active=active,
         team_id=team_id,
+        available=available,
         after_id=decode_id_cursor(cursor),
         limit=limit,
     )
-    teams = await service.team_ids_of(session, [u.id for u in users])
     next_cursor = next_id_cursor([u.id for u in users], limit)
-    return Page(items=[_user_out(u, teams.get(u.id, [])) for u in users], next_cursor=next_cursor)
+    return Page(items=await _users_out(session, users), next_cursor=next_cursor)
 
 
 @router.get("/users/{user_id}", responses=problems(403, 404))
@@ -74,8 +92,7 @@ async def get_user(session: DbSession, caller: CurrentUser, user_id: IdPath) -> 
     if not caller.role.is_staff and caller.id != user_id:
         raise Forbidden("You may only see your own user.")
     user = await service.get_user(session, user_id)
-    teams = await service.team_ids_of(session, [user.id])
-    return _user_out(user, teams.get(user.id, []))
+    return (await _users_out(session, [user]))[0]
 
 
 @router.patch("/users/{user_id}", responses=problems(403, 404, 409))
@@ -83,8 +100,7 @@ async def update_user(
     session: DbSession, caller: CurrentUser, user_id: IdPath, data: UserUpdate
 ) -> UserOut:
     user = await service.update_user(session, caller, user_id, data)
-    teams = await service.team_ids_of(session, [user.id])
-    return _user_out(user, teams.get(user.id, []))
+    return (await _users_out(session, [user]))[0]
 
 
 @router.post("/teams", status_code=status.HTTP_201_CREATED, responses=problems(403, 409))

@@ -63,6 +63,11 @@ class UserOut(BaseModel):
     timezone: str
     locale: str
     active: bool
+    available: bool | None = Field(
+        default=None,
+        description="Agents and supervisors: active and not away right now (they can get "
+        "tickets). null for everyone else.",
+    )
     team_ids: list[int]
     created_at: datetime
     updated_at: datetime

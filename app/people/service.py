@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.notices import announce_access_changed
+from app.continuity.availability import available_clause, unavailable_clause
 from app.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from app.models import STAFF_ROLES, ApiToken, Role, Team, TeamMember, User
 from app.people.schemas import (
@@ -107,8 +109,12 @@ async def list_users(
     team_id: int | None,
     after_id: int | None,
     limit: int,
+    available: bool | None = None,
 ) -> Sequence[User]:
     query = select(User).order_by(User.id).limit(limit)
+    if available is not None:
+        now = datetime.now(UTC)
+        query = query.where(available_clause(now) if available else unavailable_clause(now))
     if role is not None:
         query = query.where(User.role == role)
     if active is not None:

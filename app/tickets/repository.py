@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 
 from app.common.pagination import decode_cursor, encode_cursor
 from app.errors import BadRequest
-from app.events.schemas import last_action
+from app.events.schemas import last_action, owner_change
 from app.models import Team, Ticket, TicketEvent, User
 from app.sla.policy import is_breached
 from app.tickets.schemas import PersonRef, RequesterRef, SlaOut, TicketFilters, TicketOut
@@ -26,28 +26,34 @@ _Requester = aliased(User, name="requester")
 _Owner = aliased(User, name="owner")
 _LastEvent = aliased(TicketEvent, name="last_event")
 _Actor = aliased(User, name="last_actor")
+_OwnerEvent = aliased(TicketEvent, name="owner_event")
 
 _CURSOR_KEYS = frozenset({"u", "i"})
 
 
-_DetailRow = Row[Ticket, User, User | None, Team | None, TicketEvent | None, User | None]
+_DetailRow = Row[
+    Ticket, User, User | None, Team | None, TicketEvent | None, User | None, TicketEvent | None
+]
 
 
-def _with_details(viewer: User) -> Select[Ticket, User, User, Team, TicketEvent, User]:
+def _with_details(
+    viewer: User,
+) -> Select[Ticket, User, User, Team, TicketEvent, User, TicketEvent]:
     last_event_id = Ticket.last_event_id if sees_internal(viewer) else Ticket.last_public_event_id
     return (
-        select(Ticket, _Requester, _Owner, Team, _LastEvent, _Actor)
+        select(Ticket, _Requester, _Owner, Team, _LastEvent, _Actor, _OwnerEvent)
         .join(_Requester, _Requester.id == Ticket.requester_id)
         .outerjoin(_Owner, _Owner.id == Ticket.owner_id)
         .outerjoin(Team, Team.id == Ticket.team_id)
         .outerjoin(_LastEvent, _LastEvent.id == last_event_id)
         .outerjoin(_Actor, _Actor.id == _LastEvent.actor_id)
+        .outerjoin(_OwnerEvent, _OwnerEvent.id == Ticket.last_owner_event_id)
         .where(ticket_clause(viewer))
     )
 
 
 def present(row: _DetailRow, viewer: User, now: datetime | None = None) -> TicketOut:
-    ticket, requester, owner, team, event, actor = row
+    ticket, requester, owner, team, event, actor, owner_event = row
     now = now or datetime.now(UTC)
     return TicketOut(
         id=ticket.id,
@@ -70,6 +76,7 @@ def present(row: _DetailRow, viewer: User, now: datetime | None = None) -> Ticke
         first_response_at=ticket.first_response_at,
         resolved_at=ticket.resolved_at,
         last_action=None if event is None else last_action(event, actor),
+        last_owner_change=None if owner_event is None else owner_change(owner_event),
         sla=SlaOut(
             first_response_due_at=ticket.first_response_due_at,
             resolution_due_at=ticket.resolution_due_at,

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from app.common.types import Id, Name, Phone, reject_nul
-from app.events.schemas import LastAction
+from app.events.schemas import LastAction, OwnerChange
 from app.models import Channel, Level, Priority, TicketStatus
 
 Subject = Annotated[
@@ -169,6 +169,9 @@ class TicketOut(BaseModel):
     first_response_at: datetime | None
     resolved_at: datetime | None
     last_action: LastAction | None
+    last_owner_change: OwnerChange | None = Field(
+        default=None, description="Why the current contact (or the queue) has the case."
+    )
     sla: SlaOut
 
 

@@ -15,10 +15,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.continuity import routing
+from app.continuity.brief import BriefOut, send_brief
 from app.errors import Conflict, Forbidden, UnprocessableEntity
 from app.events.kinds import EventKind
 from app.events.recorder import person, record_event
-from app.models import Channel, Role, Team, Ticket, TicketStatus, User, Visibility
+from app.feedback.invitations import invite_on_resolution
+from app.models import Channel, Role, Team, Ticket, TicketEvent, TicketStatus, User, Visibility
 from app.sla.policy import due_dates
 from app.tickets import search
 from app.tickets.concurrency import check_if_match
@@ -46,8 +49,11 @@ async def create_ticket(
     session: AsyncSession, actor: User, data: TicketCreate, *, search_config: str
 ) -> Ticket:
     requester = actor if actor.role is Role.CUSTOMER else await _resolve_requester(session, data)
-    if data.team_id is not None:
-        await _require_team(session, data.team_id)
+    team_id = data.team_id
+    if team_id is not None:
+        await _require_team(session, team_id)
+    elif data.category is not None:
+        team_id = await routing.team_for_category(session, data.category)
     if data.external_ref is not None:
         await _require_new_external_ref(session, actor, data.external_ref)
     now = datetime.now(UTC)
@@ -64,7 +70,7 @@ async def create_ticket(
         category=data.category,
         tags=data.tags,
         requester_id=requester.id,
-        team_id=data.team_id,
+        team_id=team_id,
         created_by_id=actor.id,
         external_ref=data.external_ref,
         first_response_due_at=due.first_response_due_at,
@@ -99,6 +105,11 @@ async def create_ticket(
             "team_id": ticket.team_id,
         },
     )
+    if ticket.team_id is not None:
+        # Routing on arrival, in the same transaction: the team's mode picks an owner.
+        owner = await routing.pick_owner(session, ticket, ticket.team_id, now=now)
+        if owner is not None:
+            await change_owner(session, ticket, owner, actor=None, reason="routing", now=now)
     return ticket
 
 
@@ -167,10 +178,34 @@ async def assign(
     new_owner = None if data.owner_id is None else await _eligible_owner(session, data.owner_id)
     if ticket.owner_id == data.owner_id:
         return ticket
+    await change_owner(
+        session, ticket, new_owner, actor=actor, reason=data.reason.value, note=data.note
+    )
+    return ticket
+
+
+async def change_owner(
+    session: AsyncSession,
+    ticket: Ticket,
+    new_owner: User | None,
+    *,
+    actor: User | None,
+    reason: str,
+    note: str | None = None,
+    extra: dict[str, Any] | None = None,
+    brief: BriefOut | None = None,
+    now: datetime | None = None,
+) -> TicketEvent:
+    """Give a locked ticket a new owner (or the queue): the one way owners change.
+
+    The timeline gets `ticket.owner_changed` with {from, to, reason, note} and whatever
+    `extra` adds; the new owner gets a handover brief with their notice (`brief` when the
+    caller built it already, e.g. for a whole batch).
+    """
     old_owner = None if ticket.owner_id is None else await session.get(User, ticket.owner_id)
-    ticket.owner_id = data.owner_id
-    touch(ticket, datetime.now(UTC))
-    await record_event(
+    ticket.owner_id = None if new_owner is None else new_owner.id
+    touch(ticket, now or datetime.now(UTC))
+    event = await record_event(
         session,
         ticket,
         EventKind.OWNER_CHANGED,
@@ -179,11 +214,14 @@ async def assign(
         data={
             "from": person(old_owner),
             "to": person(new_owner),
-            "reason": data.reason.value,
-            "note": data.note,
+            "reason": reason,
+            "note": note,
+            **(extra or {}),
         },
     )
-    return ticket
+    if new_owner is not None and (actor is None or actor.id != new_owner.id):
+        await send_brief(session, ticket, new_owner, brief)
+    return event
 
 
 async def change_status(
@@ -234,6 +272,9 @@ async def move_status(
         visibility=Visibility.PUBLIC,
         data={"from": old.value, "to": to.value, "note": note},
     )
+    if to is TicketStatus.RESOLVED and old is not TicketStatus.RESOLVED:
+        # Every resolution asks the requester how it went, in this same transaction.
+        await invite_on_resolution(session, ticket, resolved_by=actor, now=now)
 
 
 def _explicit_changes(data: TicketUpdate) -> dict[str, Any]:

@@ -1,0 +1,174 @@
+"""Routing: which team a new ticket goes to, and which member of it gets it.
+
+Team: the ticket's own, or the one its category is routed to (routing rules). Member:
+by the team's mode among those available now (active, not away) whose skills cover
+the ticket's category; `manual` leaves the ticket in the team queue. `round_robin`
+gives it to whoever was routed to least recently; `least_loaded` to whoever has the
+least open work, weighted by priority (ties: least recently routed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, exists, or_, select, text, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.continuity.availability import available_clause
+from app.models import (
+    AgentSkill,
+    AssignmentMode,
+    Priority,
+    Role,
+    RoutingRule,
+    Team,
+    TeamMember,
+    Ticket,
+    TicketStatus,
+    User,
+)
+
+# What an owner still has to work on: the tickets a handover moves.
+OPEN_WORK = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+# How much one open ticket of each priority weighs in a member's load.
+PRIORITY_WEIGHT: dict[Priority, int] = {
+    Priority.CRITICAL: 8,
+    Priority.HIGH: 4,
+    Priority.MEDIUM: 2,
+    Priority.LOW: 1,
+    Priority.PLANNING: 1,
+}
+
+
+async def team_for_category(session: AsyncSession, category: str) -> int | None:
+    team_id: int | None = await session.scalar(
+        select(RoutingRule.team_id).where(RoutingRule.category == category)
+    )
+    return team_id
+
+
+def _covers(category: str | None) -> ColumnElement[bool]:
+    """Skills limit who gets what: someone with skills takes only those categories."""
+    if category is None:
+        return true()
+    has_skills = exists().where(AgentSkill.user_id == User.id)
+    has_this = exists().where(AgentSkill.user_id == User.id, AgentSkill.category == category)
+    return or_(~has_skills, has_this)
+
+
+# Beyond this many open tickets someone counts as full: counting further would make
+# every routing decision as slow as the busiest agent's queue is long.
+LOAD_CAP = 500
+
+_WEIGHT_SQL = " ".join(f"WHEN '{p.value}' THEN {n}" for p, n in PRIORITY_WEIGHT.items())
+_OPEN_SQL = ", ".join(f"'{s.value}'" for s in OPEN_WORK)
+_LOADS = text(
+    f"""
+    SELECT m.id, coalesce((
+        SELECT sum(CASE w.priority {_WEIGHT_SQL} ELSE 1 END)
+        FROM (
+            SELECT priority FROM tickets
+            WHERE owner_id = m.id AND status IN ({_OPEN_SQL})
+            LIMIT :cap
+        ) w
+    ), 0) AS load
+    FROM unnest(CAST(:ids AS bigint[])) AS m(id)
+    """  # noqa: S608 - only our own enum values are formatted in
+)
+
+
+async def open_loads(session: AsyncSession, user_ids: Collection[int]) -> dict[int, int]:
+    """Each person's open work, weighted by priority (up to LOAD_CAP tickets each)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(_LOADS, {"ids": list(user_ids), "cap": LOAD_CAP})
+    return {int(user_id): int(load) for user_id, load in rows}
+
+
+class Router:
+    """Routing decisions within one transaction.
+
+    Who is available is read once per team and category: a handover batch routes many
+    tickets, and availability does not change in the middle of a transaction.
+    """
+
+    def __init__(self, session: AsyncSession, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self._members: dict[tuple[int, str | None, bool], list[User]] = {}
+
+    async def team(self, team_id: int) -> Team | None:
+        return await self.session.get(Team, team_id)
+
+    async def members(
+        self, team_id: int, category: str | None, *, supervisors_only: bool = False
+    ) -> list[User]:
+        key = (team_id, category, supervisors_only)
+        if key not in self._members:
+            query = (
+                select(User)
+                .join(TeamMember, TeamMember.user_id == User.id)
+                .where(TeamMember.team_id == team_id, available_clause(self.now))
+                .where(_covers(category))
+                .order_by(User.id)
+            )
+            if supervisors_only:
+                query = query.where(User.role == Role.SUPERVISOR)
+            self._members[key] = list(await self.session.scalars(query))
+        return self._members[key]
+
+    async def pick(
+        self, ticket: Ticket, team_id: int, *, exclude: Collection[int] = ()
+    ) -> User | None:
+        """The member of `team_id` who gets `ticket` by the team's mode, or None (queue)."""
+        team = await self.team(team_id)
+        if team is None or team.assignment is AssignmentMode.MANUAL:
+            return None
+        members = [m for m in await self.members(team_id, ticket.category) if m.id not in exclude]
+        if not members:
+            return None
+        loads = None
+        if team.assignment is AssignmentMode.LEAST_LOADED:
+            loads = await open_loads(self.session, [m.id for m in members])
+        return await self._take_turn(team_id, members, loads)
+
+    async def least_loaded(self, members: Sequence[User]) -> User | None:
+        if not members:
+            return None
+        loads = await open_loads(self.session, [m.id for m in members])
+        return min(members, key=lambda m: (loads.get(m.id, 0), m.id))
+
+    async def _take_turn(
+        self, team_id: int, members: list[User], loads: dict[int, int] | None
+    ) -> User:
+        """Round robin: whoever was routed to least recently. Least loaded: the lightest
+        load, then the same. A member row being routed to by a concurrent transaction is
+        skipped (SKIP LOCKED), so simultaneous tickets spread instead of queueing."""
+        by_id = {m.id: m for m in members}
+        turns = list(
+            await self.session.scalars(
+                select(TeamMember)
+                .where(TeamMember.team_id == team_id, TeamMember.user_id.in_(list(by_id)))
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not turns:
+            return members[0]  # everyone is being routed to right now: anyone will do
+
+        def order(turn: TeamMember) -> tuple[int, datetime, int]:
+            load = 0 if loads is None else loads.get(turn.user_id, 0)
+            return (load, turn.last_routed_at or _NEVER, turn.user_id)
+
+        turn = min(turns, key=order)
+        turn.last_routed_at = datetime.now(UTC)
+        return by_id[turn.user_id]
+
+
+async def pick_owner(
+    session: AsyncSession, ticket: Ticket, team_id: int, *, now: datetime
+) -> User | None:
+    return await Router(session, now).pick(ticket, team_id)

@@ -1,0 +1,1 @@
+"""Feedback: satisfaction surveys after each resolution, and structured feedback records."""

@@ -1,0 +1,1 @@
+"""Benchmark tooling for the helpdesk service: `python -m bench --help`."""
