@@ -33,10 +33,10 @@ _EN: Final[dict[str, str]] = {
     "sla_met": "met",
     "target_first_response": "first response",
     "target_resolution": "resolution",
-    "alert_queue": "{count} tickets of {person} went to the {team} queue: nobody available "
-    "could take them. Please assign them.",
-    "alert_queue_no_team": "{count} tickets of {person} have no owner: nobody available "
-    "could take them. Please assign them.",
+    "alert_queue": "Tickets of {person} went to the {team} queue ({count}): nobody "
+    "available could take them. Please assign them.",
+    "alert_queue_no_team": "Tickets of {person} have no owner now ({count}): nobody "
+    "available could take them. Please assign them.",
     "alert_list": "Tickets:",
 }
 
@@ -56,9 +56,9 @@ _IT: Final[dict[str, str]] = {
     "sla_met": "rispettato",
     "target_first_response": "prima risposta",
     "target_resolution": "risoluzione",
-    "alert_queue": "{count} ticket di {person} sono finiti nella coda di {team}: nessuno "
+    "alert_queue": "Ticket di {person} finiti nella coda di {team} ({count}): nessuno "
     "disponibile poteva prenderli. Assegnali, per favore.",
-    "alert_queue_no_team": "{count} ticket di {person} sono senza assegnatario: nessuno "
+    "alert_queue_no_team": "Ticket di {person} ora senza assegnatario ({count}): nessuno "
     "disponibile poteva prenderli. Assegnali, per favore.",
     "alert_list": "Ticket:",
 }

@@ -81,6 +81,9 @@ async def test_customers_get_their_public_events_and_never_an_internal_note(
         reply = {"body": "We are on it"}
         assert (await client.post(f"{url}/messages", json=reply, headers=agent.headers)).is_success
         frames = await live.events_until(_is("ticket.status_changed"))
+    # The filing committed just before the subscription and may still arrive with the
+    # hub's next batch: the protocol allows events to be sent again, never skipped.
+    frames = [frame for frame in frames if frame["event"]["kind"] != "ticket.created"]
     kinds = [frame["event"]["kind"] for frame in frames]
     assert kinds == ["ticket.owner_changed", "message.created", "ticket.status_changed"]
     assert all(frame["event"]["visibility"] == "public" for frame in frames)
