@@ -322,6 +322,23 @@ async def written_since(url: str, event_id: int, delivery_id: int) -> dict[str, 
         await connection.close()
 
 
+async def drained(url: str, started: float, within: float) -> float | None:
+    """Seconds from the absence until every delivery was sent (None: not within timeout)."""
+    connection = await db.connect(url)
+    try:
+        while time.perf_counter() - started < within:
+            waiting = await connection.fetchval(
+                "SELECT count(*) FROM notification_deliveries "
+                "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()"
+            )
+            if not waiting:
+                return time.perf_counter() - started
+            await asyncio.sleep(0.5)
+        return None
+    finally:
+        await connection.close()
+
+
 async def high_water(url: str) -> tuple[int, int]:
     connection = await db.connect(url)
     try:
@@ -341,13 +358,13 @@ async def run(
     ids = people["marcos"] + people["theirs"]
     reader = people["anna"]["token"]
 
+    await drained(url, time.perf_counter(), args.mail_timeout)  # the setup's own mail first
     quiet = await wait_for_quiet(args.quiet_wait, args.quiet_threshold)
     stop = asyncio.Event()
     baseline_task = asyncio.create_task(read_at_rate(base_url, reader, ids, args.read_rate, stop))
     await asyncio.sleep(args.baseline_seconds)
     stop.set()
     baseline = await baseline_task
-    await asyncio.sleep(2)  # let the delivery workers catch up with the setup's mail
 
     load_before = os.getloadavg()[0]
     events_before, deliveries_before = await high_water(url)
@@ -382,12 +399,14 @@ async def run(
     handover_seconds = time.perf_counter() - started
     stop.set()
     during = await during_task
+    mail_seconds = await drained(url, started, args.mail_timeout)
     written = await written_since(url, events_before, deliveries_before)
     return {
         "tickets": args.tickets,
         "other_tickets": len(people["theirs"]),
         "read_rate": args.read_rate,
         "handover_seconds": handover_seconds,
+        "mail_seconds": mail_seconds,
         "load_before": load_before,
         "busy_before": quiet,
         "load_after": os.getloadavg()[0],
@@ -440,8 +459,8 @@ def write_report(result: dict[str, Any], args: argparse.Namespace) -> None:
         f"{args.batch_size} tickets per transaction, {args.handover_workers} transactions "
         "side by side. Mail: "
         + (
-            "one `helpdesk worker` process at `nice 10`, sending to the file mailbox while "
-            "the handover runs."
+            "one `helpdesk worker` process at idle CPU priority (`chrt --idle`), sending to "
+            "the file mailbox while the handover runs."
             if args.delivery == "separate"
             else "the delivery workers inside the server processes, sending to the file "
             "mailbox while the handover runs."
@@ -465,6 +484,13 @@ def write_report(result: dict[str, Any], args: argparse.Namespace) -> None:
         f"{result['tickets']:,} |",
         f"| notification deliveries written meanwhile | {written['deliveries']:,} | "
         "one to each customer, one to the backup per ticket |",
+        "| every due delivery sent, counted from the absence | "
+        + (
+            f"{result['mail_seconds']:.1f} s"
+            if result["mail_seconds"] is not None
+            else f"not within {args.mail_timeout:.0f} s"
+        )
+        + " | (no target) |",
         "",
         "Concurrent GET /tickets/{id} (ms):",
         "",
@@ -504,10 +530,17 @@ def write_report(result: dict[str, Any], args: argparse.Namespace) -> None:
     REPORT.write_text("\n".join(lines))
 
 
+def _background() -> list[str]:
+    """Run at idle priority (SCHED_IDLE where chrt exists, else the lowest nice)."""
+    chrt = shutil.which("chrt")
+    return [chrt, "--idle", "0"] if chrt else ["nice", "-n", "19"]
+
+
 @contextlib.contextmanager
 def delivery_process(url: str, wanted: bool) -> Iterator[None]:
-    """`helpdesk worker` in a process of its own at a lower CPU priority: mail is sent
-    while the handover runs, but interactive requests come first."""
+    """`helpdesk worker` in a process of its own at idle CPU priority: mail goes out
+    while the handover runs, with whatever CPU the service leaves (on a two-core machine
+    rendering 4,000 emails would otherwise take as much CPU as the handover itself)."""
     if not wanted:
         yield
         return
@@ -519,7 +552,7 @@ def delivery_process(url: str, wanted: bool) -> Iterator[None]:
         "HELPDESK_LOG_LEVEL": "warning",
     }
     process = subprocess.Popen(  # noqa: S603 - our own command line
-        ["nice", "-n", "10", server.helpdesk_command(), "worker", "--count", "1"],  # noqa: S607
+        [*_background(), server.helpdesk_command(), "worker", "--count", "1"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -552,7 +585,7 @@ def main(argv: list[str] | None = None) -> None:
         "--delivery",
         choices=["separate", "in-server"],
         default="separate",
-        help="mail sent by a `helpdesk worker` process at a lower CPU priority (default), "
+        help="mail sent by a `helpdesk worker` process at idle CPU priority (default), "
         "or by the delivery workers inside the server processes",
     )
     parser.add_argument("--timeout", type=float, default=300.0)
@@ -563,6 +596,7 @@ def main(argv: list[str] | None = None) -> None:
         metavar="NAME=VALUE",
         help="a HELPDESK_* setting for the server, e.g. HELPDESK_NOTIFICATION_WORKERS=0",
     )
+    parser.add_argument("--mail-timeout", type=float, default=300.0, metavar="SECONDS")
     parser.add_argument("--quiet-wait", type=float, default=600.0, metavar="SECONDS")
     parser.add_argument("--quiet-threshold", type=float, default=0.25, metavar="SHARE")
     parser.add_argument("--no-report", action="store_true", help="print, do not write HANDOVER.md")

@@ -96,17 +96,6 @@ async def owners_to_relieve(session: AsyncSession, now: datetime) -> list[int]:
     return list(rows)
 
 
-async def hand_over_all(
-    sessionmaker: async_sessionmaker[AsyncSession], *, batch_size: int, workers: int = 1
-) -> Outcome:
-    async with sessionmaker() as session:
-        owners = await owners_to_relieve(session, datetime.now(UTC))
-    outcome = Outcome()
-    for owner_id in owners:
-        outcome += await hand_over(sessionmaker, owner_id, batch_size=batch_size, workers=workers)
-    return outcome
-
-
 async def hand_over(
     sessionmaker: async_sessionmaker[AsyncSession],
     user_id: int,

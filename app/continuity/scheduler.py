@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.notices import AUTH_CHANNEL
-from app.continuity.handover import Outcome, hand_back_all, hand_over_all
+from app.continuity.handover import Outcome, hand_back_all, hand_over, owners_to_relieve
 from app.continuity.service import WAKE_CHANNEL
 from app.db import asyncpg_connect_args
 
@@ -106,9 +107,13 @@ class ContinuityScheduler:
 
     async def run_once(self) -> Outcome:
         """One pass: hand over from everyone unavailable, hand back after absences."""
-        outcome = await hand_over_all(
-            self.sessionmaker, batch_size=self.batch_size, workers=self.workers
-        )
+        async with self.sessionmaker() as session:
+            owners = await owners_to_relieve(session, datetime.now(UTC))
+        outcome = Outcome()
+        for owner_id in owners:
+            outcome += await hand_over(
+                self.sessionmaker, owner_id, batch_size=self.batch_size, workers=self.workers
+            )
         outcome += await hand_back_all(self.sessionmaker, batch_size=self.batch_size)
         self.runs += 1
         if outcome != Outcome():
