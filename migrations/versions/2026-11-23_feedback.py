@@ -1,11 +1,8 @@
 """Feedback: satisfaction surveys (one per resolution), feedback records with their
 votes and lifecycle history.
 
-A branch beside the continuity migration (both revise the notifications one); the
-service upgrades to "heads".
-
 Revision ID: 5c3a6fa5f3ea
-Revises: 0b95355be175
+Revises: 3eebd787cfb8
 Create Date: 2026-11-23 09:45:29.136380+00:00
 """
 
@@ -16,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "5c3a6fa5f3ea"
-down_revision: str | None = "0b95355be175"
+down_revision: str | None = "3eebd787cfb8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -34,6 +35,13 @@ async def test_models_match_the_migrations(database_url: str) -> None:
     finally:
         await engine.dispose()
     assert differences == [], "models and migrations disagree; write a migration"
+
+
+def test_the_migrations_form_one_line() -> None:
+    # Two heads would let each deployment apply branches in its own order; a new
+    # migration must revise the newest one.
+    script = ScriptDirectory.from_config(alembic_config("postgresql+asyncpg://unused"))
+    assert len(script.get_heads()) == 1, f"several heads: {script.get_heads()}"
 
 
 async def test_every_migration_downgrades_and_upgrades_again(database_url: str) -> None:
