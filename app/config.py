@@ -123,6 +123,20 @@ class Settings(BaseSettings):
     continuity_workers: int = Field(
         default=3, ge=1, le=32, description="Transactions a handover runs side by side."
     )
+    # SLA -------------------------------------------------------------------
+    sla_watcher: bool = Field(
+        default=True,
+        description="Raise sla.warning and sla.breached events in `helpdesk serve`.",
+    )
+    sla_check_interval_seconds: float = Field(
+        default=60, gt=0, description="How often the SLA watcher looks for targets due."
+    )
+    sla_warning_ratio: float = Field(
+        default=0.8,
+        gt=0,
+        lt=1,
+        description="Warn when this share of the time to a target has gone.",
+    )
     # Feedback --------------------------------------------------------------
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",

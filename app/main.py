@@ -40,6 +40,7 @@ from app.migrations import head_revision
 from app.notifications.router import router as notifications_router
 from app.notifications.setup import configure_outbox, running_workers
 from app.people.router import router as people_router
+from app.sla.watcher import watch
 from app.tickets.router import _NotModified, not_modified
 from app.tickets.router import router as tickets_router
 from app.webhooks.router import router as webhooks_router
@@ -81,6 +82,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         purger = asyncio.create_task(
             purge_periodically(app.state.sessionmaker, settings.idempotency_purge_interval_seconds)
         )
+        sla_watcher = None
+        if settings.sla_watcher:
+            sla_watcher = asyncio.create_task(
+                watch(
+                    app.state.sessionmaker,
+                    settings.sla_check_interval_seconds,
+                    settings.sla_warning_ratio,
+                ),
+                name="sla-watcher",
+            )
         scheduler = None
         if settings.continuity_scheduler:
             scheduler = ContinuityScheduler(
@@ -98,6 +109,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 scheduler_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await scheduler_task
+            if sla_watcher is not None:
+                sla_watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sla_watcher
             await workers.__aexit__(None, None, None)
             await hub.stop()
             purger.cancel()

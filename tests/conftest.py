@@ -42,6 +42,7 @@ def settings(database_url: str) -> Settings:
         # Continuity tests run schedulers themselves; one in the background would move
         # tickets under other tests' feet.
         continuity_scheduler=False,
+        sla_watcher=False,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +44,8 @@ def summarize(kind: str, data: dict[str, Any], actor_name: str | None) -> str:
             return f"{_name(data.get('to'))} is now handling this request ({reason})"
         case EventKind.PRIORITY_CHANGED:
             return f"Priority changed from {data.get('from')} to {data.get('to')}"
+        case EventKind.SLA_WARNING | EventKind.SLA_BREACHED:
+            return _sla_sentence(kind, data)
         case EventKind.MESSAGE_CREATED:
             if data.get("visibility") == "internal":
                 return f"Internal note by {who}"
@@ -51,6 +54,21 @@ def summarize(kind: str, data: dict[str, Any], actor_name: str | None) -> str:
             return f"Reply from {who}"
         case _:
             return kind.replace(".", " ").replace("_", " ").capitalize()
+
+
+_SLA_TARGETS = {"first_response": "First response", "resolution": "Resolution"}
+
+
+def _sla_sentence(kind: str, data: dict[str, Any]) -> str:
+    target = _SLA_TARGETS.get(str(data.get("target")), "A target")
+    due = data.get("due_at")
+    when = ""
+    if isinstance(due, str):
+        with contextlib.suppress(ValueError):
+            when = " " + datetime.fromisoformat(due).astimezone(UTC).strftime("%d %b %H:%M UTC")
+    if kind == EventKind.SLA_BREACHED:
+        return f"{target} target missed (due{when})"
+    return f"{target} due soon (by{when})" if when else f"{target} due soon"
 
 
 def _owner_sentence(data: dict[str, Any]) -> str | None:

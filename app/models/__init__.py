@@ -28,6 +28,7 @@ from app.models.notification import (
     TicketFollower,
     WebhookEndpoint,
 )
+from app.models.sla import SlaAlert, SlaLevel, SlaTarget
 from app.models.team import AssignmentMode, Team, TeamMember
 from app.models.ticket import (
     Channel,
@@ -66,6 +67,9 @@ __all__ = [
     "Role",
     "RoutingRule",
     "SatisfactionSurvey",
+    "SlaAlert",
+    "SlaLevel",
+    "SlaTarget",
     "SurveyAnswerVia",
     "Team",
     "TeamContinuity",

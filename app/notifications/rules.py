@@ -25,6 +25,7 @@ class NoticeTopic(StrEnum):
     INTERNAL = "internal"  # internal notes
     ACTIVITY = "activity"  # anything else a follower may care about
     FEEDBACK = "feedback"  # surveys and feedback on your suggestions
+    SLA = "sla"  # a response or resolution target is near, or was missed
 
 
 # What a customer cannot switch off entirely: the case changing hands or status, replies.
@@ -112,6 +113,9 @@ def notices_for(
                 tell(member, NoticeTopic.ACTIVITY, Part.FOLLOWER)
         case EventKind.FEEDBACK_RECEIVED:
             tell(owner, NoticeTopic.FEEDBACK, Part.OWNER)
+        case EventKind.SLA_WARNING | EventKind.SLA_BREACHED:
+            for member in staff_around:
+                tell(member, NoticeTopic.SLA, _staff_part(member, situation))
         case _:
             for member in situation.follower_ids:
                 tell(member, NoticeTopic.ACTIVITY, Part.FOLLOWER)

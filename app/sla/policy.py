@@ -28,6 +28,11 @@ class SlaDue:
     resolution_due_at: datetime
 
 
+def longest_target() -> timedelta:
+    """The longest time any priority allows for anything."""
+    return timedelta(minutes=max(max(targets) for targets in _TARGETS.values()))
+
+
 def due_dates(priority: Priority, created_at: datetime) -> SlaDue:
     first, resolve = _TARGETS[priority]
     return SlaDue(

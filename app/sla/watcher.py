@@ -1,0 +1,177 @@
+"""The SLA watcher: puts `sla.warning` and `sla.breached` on the timeline.
+
+A warning when most of the time to a target has gone (`sla_warning_ratio` of it), a
+breach when the target passes with the ticket still unanswered or unresolved. Each is
+an internal event, so it reaches the owner (or, unowned, the team) and the agent
+consoles like any other change, and customers never see it.
+
+Every service process runs a watcher. A pass holds a transaction-level advisory lock,
+so passes never overlap; each alert is a row in `sla_alerts` written in the same
+transaction as its event, so an alert is raised once whatever crashes or retries
+happen; tickets someone is editing right now are skipped (SKIP LOCKED) and looked at
+again on the next pass. Raising an alert changes no ticket field, so the ticket's
+version (the ETag agents send with If-Match) stays as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.events.kinds import EventKind
+from app.events.recorder import record_event
+from app.models import SlaAlert, SlaLevel, SlaTarget, Ticket, TicketStatus, Visibility
+from app.sla.policy import longest_target
+
+logger = logging.getLogger(__name__)
+
+# Any fixed number, the same in every process: the key of a pass's lock.
+WATCHER_LOCK = 7_215_334_918_003
+WAITING = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+# Alerts per transaction: short transactions keep edits of those tickets waiting only
+# briefly.
+BATCH_SIZE = 100
+
+# The targets close to or past their time, from the two partial indexes (ticket.py
+# says which), without an alert of that level for that due time yet.
+_ALERTS_DUE = text(
+    """
+    SELECT ticket_id, target, level, due_at FROM (
+        SELECT ticket_id, target, due_at, created_at,
+               CASE WHEN due_at <= :now THEN 'breached' ELSE 'warning' END AS level
+        FROM (
+            SELECT id AS ticket_id, 'first_response' AS target,
+                   first_response_due_at AS due_at, created_at
+            FROM tickets
+            WHERE first_response_at IS NULL AND status IN ('new', 'open', 'pending')
+              AND first_response_due_at <= :horizon
+            UNION ALL
+            SELECT id, 'resolution', resolution_due_at, created_at
+            FROM tickets
+            WHERE status IN ('new', 'open', 'pending') AND resolution_due_at <= :horizon
+        ) AS target
+    ) AS candidate
+    WHERE (due_at <= :now OR created_at + (due_at - created_at) * :ratio <= :now)
+      AND NOT EXISTS (
+          SELECT 1 FROM sla_alerts AS alert
+          WHERE alert.ticket_id = candidate.ticket_id AND alert.target = candidate.target
+            AND alert.level = candidate.level AND alert.due_at = candidate.due_at)
+    ORDER BY due_at, ticket_id
+    LIMIT :limit
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    ticket_id: int
+    target: SlaTarget
+    level: SlaLevel
+    due_at: datetime
+
+
+async def alerts_due(
+    session: AsyncSession, now: datetime, warning_ratio: float, limit: int
+) -> list[Due]:
+    """Alerts that should exist and do not yet, soonest target first."""
+    # Every warning falls within this much of its target: it bounds the index scans.
+    horizon = now + longest_target() * (1 - warning_ratio)
+    rows = await session.execute(
+        _ALERTS_DUE, {"now": now, "horizon": horizon, "ratio": warning_ratio, "limit": limit}
+    )
+    return [
+        Due(row.ticket_id, SlaTarget(row.target), SlaLevel(row.level), row.due_at) for row in rows
+    ]
+
+
+def _still_due(ticket: Ticket, due: Due, now: datetime) -> bool:
+    """The ticket, now locked, still misses that target (an agent may just have answered)."""
+    if ticket.status not in WAITING:
+        return False
+    if due.target is SlaTarget.FIRST_RESPONSE:
+        current = ticket.first_response_due_at if ticket.first_response_at is None else None
+    else:
+        current = ticket.resolution_due_at
+    if current != due.due_at:
+        return False  # answered, or the priority changed and the target moved
+    return due.level is SlaLevel.WARNING or due.due_at <= now
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    raised: int
+    more: bool  # a full batch: more may be due
+
+
+async def raise_alerts(session: AsyncSession, now: datetime, warning_ratio: float) -> Batch:
+    """One batch: record the alerts due, in the caller's transaction."""
+    if not await session.scalar(select(func.pg_try_advisory_xact_lock(WATCHER_LOCK))):
+        return Batch(0, more=False)  # another process is on it
+    dues = await alerts_due(session, now, warning_ratio, BATCH_SIZE)
+    tickets = {
+        ticket.id: ticket
+        for ticket in await session.scalars(
+            select(Ticket)
+            .where(Ticket.id.in_({due.ticket_id for due in dues}))
+            .with_for_update(skip_locked=True)
+        )
+    }
+    raised = 0
+    for due in dues:
+        ticket = tickets.get(due.ticket_id)
+        if ticket is None or not _still_due(ticket, due, now):
+            continue
+        inserted = await session.scalar(
+            insert(SlaAlert)
+            .values(ticket_id=ticket.id, target=due.target, level=due.level, due_at=due.due_at)
+            .on_conflict_do_nothing()
+            .returning(SlaAlert.ticket_id)
+        )
+        if inserted is None:
+            continue
+        ticket.updated_at = now  # the newest activity, so lists show it on top
+        kind = EventKind.SLA_BREACHED if due.level is SlaLevel.BREACHED else EventKind.SLA_WARNING
+        await record_event(
+            session,
+            ticket,
+            kind,
+            actor=None,
+            visibility=Visibility.INTERNAL,
+            data={
+                "target": due.target.value,
+                "due_at": due.due_at.isoformat(),
+                "priority": ticket.priority.value,
+            },
+        )
+        raised += 1
+    return Batch(raised, more=len(dues) == BATCH_SIZE)
+
+
+async def watch(
+    sessionmaker: async_sessionmaker[AsyncSession], interval: float, warning_ratio: float
+) -> None:
+    """Until cancelled: every interval, raise whatever alerts have come due."""
+    while True:
+        try:
+            await raise_all(sessionmaker, warning_ratio)
+        except Exception:  # a failed pass is retried on the next tick
+            logger.exception("the SLA watcher's pass failed")
+        await asyncio.sleep(interval)
+
+
+async def raise_all(sessionmaker: async_sessionmaker[AsyncSession], warning_ratio: float) -> int:
+    """Batches until nothing more is due; each batch is its own transaction. A batch
+    that raised nothing (its tickets all busy) ends the pass: the next one retries."""
+    total = 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            batch = await raise_alerts(session, datetime.now(UTC), warning_ratio)
+        total += batch.raised
+        if not batch.more or batch.raised == 0:
+            return total
