@@ -71,7 +71,21 @@ class PreconditionFailed(ProblemError):
 
 
 class UnprocessableEntity(ProblemError):
+    """A well-formed request the service cannot act on. Like a validation failure it
+    carries `errors` (`[{loc, msg}]`), so a client handles every 422 the same way."""
+
     status, type_slug, title = 422, "unprocessable-entity", "Unprocessable entity"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        loc: Sequence[str] = ("body",),
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        errors = {"errors": [{"loc": list(loc), "msg": detail}]}
+        super().__init__(detail, headers=headers, extra={**errors, **(extra or {})})
 
 
 class TooManyRequests(ProblemError):

@@ -81,7 +81,8 @@ class Idempotency:
         if record.request_hash != self._request_hash:
             raise UnprocessableEntity(
                 "This Idempotency-Key was already used with a different request; "
-                "use a new key for a new request."
+                "use a new key for a new request.",
+                loc=("header", "Idempotency-Key"),
             )
         try:
             plaintext = sealing.unseal(self._secret, self._user.id, self._key, record.response)

@@ -78,6 +78,44 @@ async def test_wrong_types_are_422_with_an_error_per_field(
     assert "body.email" in body["detail"]
 
 
+async def test_a_request_the_service_cannot_act_on_is_422_with_errors_too(
+    client: AsyncClient, actors: Actors
+) -> None:
+    agent = await actors.agent()
+
+    response = await client.post(
+        "/api/v1/tickets",
+        json={
+            "subject": "Hi",
+            "description": "x",
+            "requester": {"email": "a@example.com"},
+            "team_id": 999_999,
+        },
+        headers=agent.headers,
+    )
+
+    body = assert_problem(response, 422)
+    assert body["errors"] == [{"loc": ["body"], "msg": body["detail"]}]
+    assert "999999" in body["detail"]
+
+
+async def test_a_reused_idempotency_key_names_the_header(
+    client: AsyncClient, actors: Actors
+) -> None:
+    customer = await actors.customer()
+    headers = {**customer.headers, "Idempotency-Key": "k-1"}
+    first = {"subject": "Hi", "description": "one"}
+    created = await client.post("/api/v1/tickets", json=first, headers=headers)
+    assert created.status_code == 201, created.text
+
+    again = await client.post(
+        "/api/v1/tickets", json={**first, "description": "two"}, headers=headers
+    )
+
+    body = assert_problem(again, 422)
+    assert body["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+
+
 async def test_a_body_that_is_not_an_object_is_422(client: AsyncClient, actors: Actors) -> None:
     admin = await actors.admin()
 
