@@ -20,7 +20,9 @@ How it stays fast on two cores:
 5. Foreign-key triggers and the `pg_notify` trigger on `ticket_events` are skipped
    (`session_replication_role = replica`) — a million notifications would only fill
    the queue — and the references are verified with anti-joins afterwards instead.
-6. VACUUM ANALYZE sets hint bits and the visibility map and gathers statistics, so
+6. Waiting tickets whose SLA targets have already passed are marked as flagged, as
+   the migration that introduced the SLA watcher does for existing tickets.
+7. VACUUM ANALYZE sets hint bits and the visibility map and gathers statistics, so
    the benchmark sees a table in its steady state.
 
 Every NOT NULL and CHECK constraint of the real schema (migrations/versions/) still
@@ -551,6 +553,25 @@ async def _create_events(
     await _run_in_halves(conns, sql, first_id, count, event_offset)
 
 
+async def _settle_sla(conns: Sequence[asyncpg.Connection], first_id: int, count: int) -> None:
+    """Mark the targets already missed as flagged, as the migration does for tickets that
+    exist when the SLA watcher arrives: otherwise the benchmarked server's watcher would
+    spend the run flagging every old waiting ticket, a backlog a real deployment never
+    has (its watcher flags each breach as it happens)."""
+    sql = """
+        UPDATE tickets SET
+            first_response_breached_for = CASE
+                WHEN first_response_at IS NULL AND first_response_due_at <= now()
+                THEN first_response_due_at END,
+            resolution_breached_for = CASE
+                WHEN resolution_due_at <= now() THEN resolution_due_at END
+        WHERE id >= $1 AND id < $2 AND status IN ('new', 'open', 'pending')
+          AND (resolution_due_at <= now()
+               OR (first_response_at IS NULL AND first_response_due_at <= now()))
+    """
+    await _run_in_halves(conns, sql, first_id, count)
+
+
 async def _run_in_halves(
     conns: Sequence[asyncpg.Connection], sql: str, first_id: int, count: int, *extra: Any
 ) -> None:
@@ -653,6 +674,7 @@ async def load(
             "INSERT ticket.created events (2 halves)",
             _create_events(conns, first_id, tickets, event_offset),
         )
+        await timer.run("SLA breaches already flagged", _settle_sla(conns, first_id, tickets))
         await _set_sequences(main)
         await timer.run(
             f"rebuild {len(indexes)} indexes (2 at a time)", _rebuild_indexes(conns, indexes)

@@ -41,15 +41,24 @@ class SlaAlert(Base):
     created_at: Mapped[CreatedAt]
 
 
-# The watcher's two questions, asked every interval: which waiting tickets approach or
-# pass their first-response target, and which unresolved ones their resolution target.
+# What the watcher asks every interval, per priority: which tickets still waiting for an
+# answer (or a solution) have a target within reach, not yet flagged as missed. Tickets
+# whose current target was flagged drop out, so the backlog of old breaches costs nothing.
+_WAITING = "status IN ('new', 'open', 'pending')"
 Index(
-    "ix_tickets_first_response_due",
+    "ix_tickets_first_response_watch",
+    Ticket.priority,
     Ticket.first_response_due_at,
-    postgresql_where=text("first_response_at IS NULL AND status IN ('new', 'open', 'pending')"),
+    postgresql_where=text(
+        f"{_WAITING} AND first_response_at IS NULL "
+        "AND first_response_breached_for IS DISTINCT FROM first_response_due_at"
+    ),
 )
 Index(
-    "ix_tickets_resolution_due",
+    "ix_tickets_resolution_watch",
+    Ticket.priority,
     Ticket.resolution_due_at,
-    postgresql_where=text("status IN ('new', 'open', 'pending')"),
+    postgresql_where=text(
+        f"{_WAITING} AND resolution_breached_for IS DISTINCT FROM resolution_due_at"
+    ),
 )

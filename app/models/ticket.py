@@ -103,6 +103,11 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None]
     first_response_due_at: Mapped[datetime | None]
     resolution_due_at: Mapped[datetime | None]
+    # The due time whose breach was last flagged (app/sla/watcher.py). While it equals
+    # the current target the ticket drops out of the watcher's indexes; a priority
+    # change moves the target and so puts it back.
+    first_response_breached_for: Mapped[datetime | None]
+    resolution_breached_for: Mapped[datetime | None]
     # The newest event anyone may see, and the newest a requester may see: last_action.
     last_event_id: Mapped[int | None] = mapped_column(BigInteger)
     last_public_event_id: Mapped[int | None] = mapped_column(BigInteger)

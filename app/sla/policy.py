@@ -28,17 +28,15 @@ class SlaDue:
     resolution_due_at: datetime
 
 
-def longest_target() -> timedelta:
-    """The longest time any priority allows for anything."""
-    return timedelta(minutes=max(max(targets) for targets in _TARGETS.values()))
+def targets(priority: Priority) -> tuple[timedelta, timedelta]:
+    """The time a ticket of this priority allows to the first response and to resolution."""
+    first, resolve = _TARGETS[priority]
+    return timedelta(minutes=first), timedelta(minutes=resolve)
 
 
 def due_dates(priority: Priority, created_at: datetime) -> SlaDue:
-    first, resolve = _TARGETS[priority]
-    return SlaDue(
-        first_response_due_at=created_at + timedelta(minutes=first),
-        resolution_due_at=created_at + timedelta(minutes=resolve),
-    )
+    first, resolve = targets(priority)
+    return SlaDue(first_response_due_at=created_at + first, resolution_due_at=created_at + resolve)
 
 
 def is_breached(ticket: Ticket, now: datetime) -> bool:

@@ -1,16 +1,19 @@
 """The SLA watcher: puts `sla.warning` and `sla.breached` on the timeline.
 
-A warning when most of the time to a target has gone (`sla_warning_ratio` of it), a
-breach when the target passes with the ticket still unanswered or unresolved. Each is
-an internal event, so it reaches the owner (or, unowned, the team) and the agent
-consoles like any other change, and customers never see it.
+A warning when most of the time a ticket's priority allows for a target has gone
+(`sla_warning_ratio` of it), a breach when the target passes with the ticket still
+unanswered or unresolved. Each is an internal event, so it reaches the owner (or,
+unowned, the team) and the agent consoles like any other change, and customers never
+see it.
 
 Every service process runs a watcher. A pass holds a transaction-level advisory lock,
 so passes never overlap; each alert is a row in `sla_alerts` written in the same
 transaction as its event, so an alert is raised once whatever crashes or retries
 happen; tickets someone is editing right now are skipped (SKIP LOCKED) and looked at
-again on the next pass. Raising an alert changes no ticket field, so the ticket's
-version (the ETag agents send with If-Match) stays as it is.
+again on the next pass. A breach also marks the ticket (`*_breached_for`), which takes it
+out of the watcher's indexes: old breaches cost nothing however many pile up. Raising an
+alert changes no field the API shows, so the ticket's version (the ETag agents send
+with If-Match) stays as it is.
 """
 
 from __future__ import annotations
@@ -26,8 +29,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.events.kinds import EventKind
 from app.events.recorder import record_event
-from app.models import SlaAlert, SlaLevel, SlaTarget, Ticket, TicketStatus, Visibility
-from app.sla.policy import longest_target
+from app.models import (
+    Priority,
+    SlaAlert,
+    SlaLevel,
+    SlaTarget,
+    Ticket,
+    TicketStatus,
+    Visibility,
+)
+from app.sla.policy import targets
 
 logger = logging.getLogger(__name__)
 
@@ -38,30 +49,44 @@ WAITING = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 # briefly.
 BATCH_SIZE = 100
 
-# The targets close to or past their time, from the two partial indexes (ticket.py
-# says which), without an alert of that level for that due time yet.
+# Per priority, the targets within their warning window or past due and not yet flagged
+# as missed, from the two partial indexes of app/models/sla.py (the WHERE clauses repeat
+# their predicates so the planner can use them). Warnings already raised are skipped.
 _ALERTS_DUE = text(
     """
-    SELECT ticket_id, target, level, due_at FROM (
-        SELECT ticket_id, target, due_at, created_at,
-               CASE WHEN due_at <= :now THEN 'breached' ELSE 'warning' END AS level
-        FROM (
-            SELECT id AS ticket_id, 'first_response' AS target,
-                   first_response_due_at AS due_at, created_at
-            FROM tickets
-            WHERE first_response_at IS NULL AND status IN ('new', 'open', 'pending')
-              AND first_response_due_at <= :horizon
-            UNION ALL
-            SELECT id, 'resolution', resolution_due_at, created_at
-            FROM tickets
-            WHERE status IN ('new', 'open', 'pending') AND resolution_due_at <= :horizon
-        ) AS target
-    ) AS candidate
-    WHERE (due_at <= :now OR created_at + (due_at - created_at) * :ratio <= :now)
-      AND NOT EXISTS (
-          SELECT 1 FROM sla_alerts AS alert
-          WHERE alert.ticket_id = candidate.ticket_id AND alert.target = candidate.target
-            AND alert.level = candidate.level AND alert.due_at = candidate.due_at)
+    WITH window_by_priority AS (
+        SELECT * FROM unnest(CAST(:priorities AS text[]), CAST(:first_windows AS float8[]),
+                             CAST(:resolution_windows AS float8[]))
+            AS w(priority, first_window, resolution_window)
+    ), candidate AS (
+        SELECT t.id AS ticket_id, 'first_response' AS target, t.first_response_due_at AS due_at
+        FROM window_by_priority AS w CROSS JOIN LATERAL (
+            SELECT id, first_response_due_at FROM tickets
+            WHERE priority = w.priority
+              AND status IN ('new', 'open', 'pending') AND first_response_at IS NULL
+              AND first_response_breached_for IS DISTINCT FROM first_response_due_at
+              AND first_response_due_at
+                  <= CAST(:now AS timestamptz) + make_interval(secs => w.first_window)
+        ) AS t
+        UNION ALL
+        SELECT t.id, 'resolution', t.resolution_due_at
+        FROM window_by_priority AS w CROSS JOIN LATERAL (
+            SELECT id, resolution_due_at FROM tickets
+            WHERE priority = w.priority
+              AND status IN ('new', 'open', 'pending')
+              AND resolution_breached_for IS DISTINCT FROM resolution_due_at
+              AND resolution_due_at
+                  <= CAST(:now AS timestamptz) + make_interval(secs => w.resolution_window)
+        ) AS t
+    )
+    SELECT ticket_id, target, due_at,
+           CASE WHEN due_at <= CAST(:now AS timestamptz) THEN 'breached' ELSE 'warning' END
+               AS level
+    FROM candidate
+    WHERE due_at <= CAST(:now AS timestamptz) OR NOT EXISTS (
+        SELECT 1 FROM sla_alerts AS alert
+        WHERE alert.ticket_id = candidate.ticket_id AND alert.target = candidate.target
+          AND alert.level = 'warning' AND alert.due_at = candidate.due_at)
     ORDER BY due_at, ticket_id
     LIMIT :limit
     """
@@ -79,11 +104,19 @@ class Due:
 async def alerts_due(
     session: AsyncSession, now: datetime, warning_ratio: float, limit: int
 ) -> list[Due]:
-    """Alerts that should exist and do not yet, soonest target first."""
-    # Every warning falls within this much of its target: it bounds the index scans.
-    horizon = now + longest_target() * (1 - warning_ratio)
+    """Alerts that should exist and do not yet, soonest target first. A warning comes
+    when the last (1 - warning_ratio) of the priority's time to a target begins."""
+    priorities = list(Priority)
+    remaining = 1 - warning_ratio
     rows = await session.execute(
-        _ALERTS_DUE, {"now": now, "horizon": horizon, "ratio": warning_ratio, "limit": limit}
+        _ALERTS_DUE,
+        {
+            "now": now,
+            "priorities": [p.value for p in priorities],
+            "first_windows": [targets(p)[0].total_seconds() * remaining for p in priorities],
+            "resolution_windows": [targets(p)[1].total_seconds() * remaining for p in priorities],
+            "limit": limit,
+        },
     )
     return [
         Due(row.ticket_id, SlaTarget(row.target), SlaLevel(row.level), row.due_at) for row in rows
@@ -96,11 +129,19 @@ def _still_due(ticket: Ticket, due: Due, now: datetime) -> bool:
         return False
     if due.target is SlaTarget.FIRST_RESPONSE:
         current = ticket.first_response_due_at if ticket.first_response_at is None else None
+        flagged = ticket.first_response_breached_for
     else:
-        current = ticket.resolution_due_at
-    if current != due.due_at:
-        return False  # answered, or the priority changed and the target moved
+        current, flagged = ticket.resolution_due_at, ticket.resolution_breached_for
+    if current != due.due_at or flagged == due.due_at:
+        return False  # answered, the priority changed and moved the target, or done
     return due.level is SlaLevel.WARNING or due.due_at <= now
+
+
+def _mark_breached(ticket: Ticket, due: Due) -> None:
+    if due.target is SlaTarget.FIRST_RESPONSE:
+        ticket.first_response_breached_for = due.due_at
+    else:
+        ticket.resolution_breached_for = due.due_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +177,8 @@ async def raise_alerts(session: AsyncSession, now: datetime, warning_ratio: floa
         if inserted is None:
             continue
         ticket.updated_at = now  # the newest activity, so lists show it on top
+        if due.level is SlaLevel.BREACHED:
+            _mark_breached(ticket, due)
         kind = EventKind.SLA_BREACHED if due.level is SlaLevel.BREACHED else EventKind.SLA_WARNING
         await record_event(
             session,

@@ -77,6 +77,23 @@ async def test_a_target_almost_due_warns_and_a_missed_one_breaches_once(
     assert kinds == ["sla.warning", "sla.breached"]
 
 
+async def test_a_target_with_most_of_its_time_left_is_left_alone(
+    client: AsyncClient, actors: Actors, sessionmaker: Maker
+) -> None:
+    agent, customer = await actors.agent(), await actors.customer()
+    ticket_id = await _file(client, agent, customer)  # medium priority: 4 h to respond
+    # 2 h left: more than the last 20% (48 min) of those 4 hours.
+    await _set_clock(
+        sessionmaker,
+        ticket_id,
+        age=timedelta(minutes=10),
+        first=timedelta(minutes=130),
+        resolve=timedelta(days=1),
+    )
+
+    assert await raise_all(sessionmaker, RATIO) == 0
+
+
 async def test_customers_never_see_sla_events(
     client: AsyncClient, actors: Actors, sessionmaker: Maker
 ) -> None:
