@@ -43,6 +43,9 @@ from typing import Any
 
 import asyncpg
 
+from app.config import Settings
+from app.models import Priority
+from app.sla.policy import targets
 from bench import db
 from bench.words import CATEGORIES, FIRST_NAMES, LAST_NAMES, TAGS, TEAMS, TextMaker
 
@@ -570,6 +573,35 @@ async def _settle_sla(conns: Sequence[asyncpg.Connection], first_id: int, count:
                OR (first_response_at IS NULL AND first_response_due_at <= now()))
     """
     await _run_in_halves(conns, sql, first_id, count)
+    # And the warnings it would have raised for targets now close: the ones a fresh
+    # server's watcher would otherwise raise (and mail) in its first seconds.
+    remaining = 1 - Settings().sla_warning_ratio
+    windows = {p.value: [t.total_seconds() * remaining for t in targets(p)] for p in Priority}
+    warnings = """
+        INSERT INTO sla_alerts (ticket_id, target, level, due_at)
+        SELECT t.id, 'first_response', 'warning', t.first_response_due_at
+        FROM tickets t JOIN unnest($3::text[], $4::float8[]) AS w(priority, window_seconds)
+            ON w.priority = t.priority
+        WHERE t.id >= $1 AND t.id < $2 AND t.status IN ('new', 'open', 'pending')
+          AND t.first_response_at IS NULL AND t.first_response_due_at > now()
+          AND t.first_response_due_at <= now() + make_interval(secs => w.window_seconds)
+        UNION ALL
+        SELECT t.id, 'resolution', 'warning', t.resolution_due_at
+        FROM tickets t JOIN unnest($3::text[], $5::float8[]) AS w(priority, window_seconds)
+            ON w.priority = t.priority
+        WHERE t.id >= $1 AND t.id < $2 AND t.status IN ('new', 'open', 'pending')
+          AND t.resolution_due_at > now()
+          AND t.resolution_due_at <= now() + make_interval(secs => w.window_seconds)
+    """
+    await _run_in_halves(
+        conns,
+        warnings,
+        first_id,
+        count,
+        list(windows),
+        [first for first, _ in windows.values()],
+        [resolution for _, resolution in windows.values()],
+    )
 
 
 async def _run_in_halves(
@@ -674,7 +706,9 @@ async def load(
             "INSERT ticket.created events (2 halves)",
             _create_events(conns, first_id, tickets, event_offset),
         )
-        await timer.run("SLA breaches already flagged", _settle_sla(conns, first_id, tickets))
+        await timer.run(
+            "SLA alerts a running service would have raised", _settle_sla(conns, first_id, tickets)
+        )
         await _set_sequences(main)
         await timer.run(
             f"rebuild {len(indexes)} indexes (2 at a time)", _rebuild_indexes(conns, indexes)
