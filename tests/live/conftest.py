@@ -15,6 +15,8 @@ import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
+from app.live.protocol import LiveWebSocketProtocol
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -33,10 +35,23 @@ class LiveServer:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[LiveServer]:
-    """Serve an app whose lifespan the caller already runs."""
+async def serve(
+    app: FastAPI,
+    protocol: type[LiveWebSocketProtocol] = LiveWebSocketProtocol,
+    **options: Any,
+) -> AsyncIterator[LiveServer]:
+    """Serve an app whose lifespan the caller already runs, through the WebSocket
+    protocol `helpdesk serve` uses."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws=protocol,
+        **options,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no "started" event
