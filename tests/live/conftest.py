@@ -15,7 +15,9 @@ import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
+from app.config import Settings
 from app.live.protocol import LiveWebSocketProtocol
+from app.main import create_app
 
 
 def free_port() -> int:
@@ -61,6 +63,17 @@ async def serve(
     finally:
         server.should_exit = True
         await task
+
+
+SMALL_QUEUE_SIZE = 10
+
+
+@pytest.fixture
+async def small_queue_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """Another app instance whose connections may fall only 10 frames behind."""
+    other = create_app(settings.model_copy(update={"live_queue_size": SMALL_QUEUE_SIZE}))
+    async with other.router.lifespan_context(other):
+        yield other
 
 
 @pytest.fixture
