@@ -66,7 +66,7 @@ class Settings(BaseSettings):
         "control frames); a larger one closes the socket with 1009.",
     )
     ws_tcp_user_timeout_seconds: float = Field(
-        default=120,
+        default=60,
         ge=0,
         description="Reset a WebSocket whose peer has taken no data for this long "
         "(TCP_USER_TIMEOUT; 0: never), releasing its socket and buffers.",

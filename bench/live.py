@@ -737,6 +737,7 @@ async def _slow(bench: Bench, server: Server, args: argparse.Namespace) -> dict[
                     "events_made": made,
                     "rss_mb": memory_of(server)["total_mb"],
                     "early_client_server_side": server_side_socket(bench.port, early.local_port),
+                    "late_client_server_side": server_side_socket(bench.port, late.local_port),
                 }
             )
             await asyncio.sleep(1.0)
