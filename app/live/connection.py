@@ -153,8 +153,10 @@ class LiveConnection:
         try:
             while self._outbox:
                 await self.websocket.send_text(self._outbox.popleft())
-        except Exception:  # noqa: S110 - the peer is gone; the handler hears it from receive
-            pass
+        except Exception:
+            # The peer is gone (the handler hears it from receive): queue nothing more.
+            self._outbox = None
+            self._on_close(self)
         finally:
             self._writer = None
             if not self._outbox:
