@@ -23,6 +23,8 @@ from sqlalchemy.exc import ArgumentError
 
 from app.config import Settings
 
+LIVE_WEBSOCKET_PROTOCOL = "app.live.protocol:LiveWebSocketProtocol"
+
 
 class CommandError(Exception):
     """An expected failure, reported as one line."""
@@ -150,8 +152,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level=settings.log_level,
         proxy_headers=args.proxy_headers,
-        # Compression costs ~42 KB per idle socket and CPU on every fan-out.
-        ws_per_message_deflate=False,
+        # uvicorn's websockets sans-I/O protocol, trimmed for many idle sockets and with
+        # TCP_USER_TIMEOUT (see app/live/protocol.py and bench/LIVE.md).
+        ws=LIVE_WEBSOCKET_PROTOCOL,
+        ws_max_size=settings.ws_max_message_bytes,
+        # Off by default: compression costs CPU on every fan-out; when on, it runs
+        # without context takeover so idle sockets keep no zlib state.
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
 
 

@@ -54,6 +54,23 @@ class Settings(BaseSettings):
         description="Browser origins allowed on the WebSocket besides same-origin.",
     )
     ws_auth_timeout_seconds: float = Field(default=10, gt=0)
+    ws_per_message_deflate: bool = Field(
+        default=False,
+        description="Offer permessage-deflate on WebSockets (negotiated without context "
+        "takeover, so idle sockets hold no zlib state; costs CPU per frame and client).",
+    )
+    ws_max_message_bytes: int = Field(
+        default=65_536,
+        ge=1024,
+        description="Largest WebSocket message a client may send (clients send small "
+        "control frames); a larger one closes the socket with 1009.",
+    )
+    ws_tcp_user_timeout_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="Reset a WebSocket whose peer has taken no data for this long "
+        "(TCP_USER_TIMEOUT; 0: never), releasing its socket and buffers.",
+    )
     live_queue_size: int = Field(
         default=1000, ge=10, description="Frames a slow WebSocket client may fall behind by."
     )

@@ -261,6 +261,11 @@ def compression_option(name: str) -> str | None:
     return None if name == "none" else "deflate"
 
 
+def server_env(compression: str) -> dict[str, str]:
+    """The server offers permessage-deflate only when told to (off by default)."""
+    return {"HELPDESK_WS_PER_MESSAGE_DEFLATE": "true" if compression == "deflate" else "false"}
+
+
 # -- the bench run ---------------------------------------------------------------------
 
 
@@ -555,8 +560,8 @@ def run_rounds(
 def phase_fanout(bench: Bench, args: argparse.Namespace) -> None:
     assert bench.people is not None
     out: dict[str, Any] = {}
-    with bench.server() as server:
-        for compression in args.compression:
+    for compression in args.compression:
+        with bench.server(server_env(compression)) as server:
             before_sockets = worker_sockets(server)
             with fleet(
                 bench.base_url,
@@ -590,7 +595,7 @@ def phase_memory(bench: Bench, args: argparse.Namespace) -> None:
     assert bench.people is not None
     out: dict[str, Any] = {}
     for compression in args.compression:
-        with bench.server() as server:
+        with bench.server(server_env(compression)) as server:
             # Warm both workers up: a few requests and a few sockets, then settle.
             with fleet(bench.base_url, bench.people.agent, 20, 1, compression) as warm:
                 warm.wait_ready()
@@ -732,6 +737,7 @@ async def _slow(bench: Bench, server: Server, args: argparse.Namespace) -> dict[
                     "events_made": made,
                     "rss_mb": memory_of(server)["total_mb"],
                     "early_client_server_side": server_side_socket(bench.port, early.local_port),
+                    "late_client_server_side": server_side_socket(bench.port, late.local_port),
                 }
             )
             await asyncio.sleep(1.0)

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import asyncpg_connect_args
 from app.live import feed
-from app.live.connection import CLOSE_UNAUTHORIZED, LiveConnection
+from app.live.connection import CLOSE_UNAUTHORIZED, FrameCache, LiveConnection
 from app.live.cursor import Cursor, cursor_now
 from app.live.feed import LiveEvent, Snapshot
 from app.live.topics import Topic, topic_keys
@@ -141,11 +141,14 @@ class EventHub:
         for event in events:
             for connection in self._audience(event):
                 per_connection[connection].append(event)
+        before_text, after_text = before.encode(), after.encode()
+        frames = FrameCache()
         for connection, batch in per_connection.items():
             for index, event in enumerate(batch):
                 # Only after the batch's last event does the client hold everything
                 # below the new position; until then its cursor stays where it was.
-                connection.deliver(event, after if index == len(batch) - 1 else before)
+                cursor = after_text if index == len(batch) - 1 else before_text
+                connection.deliver(event, cursor, frames)
 
     def _audience(self, event: LiveEvent) -> set[LiveConnection]:
         audience: set[LiveConnection] = set()
@@ -175,6 +178,8 @@ class EventHub:
         connection.topics.clear()
 
     def subscribe(self, connection: LiveConnection, topics: list[Topic]) -> None:
+        if connection.closing:
+            return  # it has left the hub for good (a subscribe that raced its close)
         for topic in topics:
             connection.topics[topic.name] = topic
             self._by_topic[_key(topic)].add(connection)
@@ -203,7 +208,7 @@ class EventHub:
     ) -> None:
         payload = {
             "ticket_id": ticket_id,
-            "user": {"id": connection.user_id, "name": connection.user_name},
+            "user": {"id": connection.user_id, "name": connection.viewer.name},
             "state": state,
             "expires_at": datetime.fromtimestamp(time.time() + 60, UTC).isoformat(),
             "connection": connection.id,
@@ -228,7 +233,8 @@ class EventHub:
             "state": notice.get("state"),
             "expires_at": notice.get("expires_at"),
         }
-        for connection in self._by_topic.get(("ticket", ticket_id), ()):
+        # A copy: a send that overflows a slow client's outbox detaches it right away.
+        for connection in list(self._by_topic.get(("ticket", ticket_id), ())):
             # Presence is for colleagues: never to customers, never back to its sender.
             if connection.staff and connection.id != notice.get("connection"):
                 connection.send(frame)

@@ -16,6 +16,8 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
+from starlette.routing import WebSocketRoute
+from starlette.types import Message, Receive, Scope, Send
 
 from app.auth.tokens import hash_token
 from app.config import Settings
@@ -23,7 +25,7 @@ from app.live import feed
 from app.live.connection import CLOSE_UNAUTHORIZED, LiveConnection
 from app.live.cursor import InvalidCursorError, cursor_now, decode_cursor
 from app.live.hub import EventHub
-from app.live.topics import Topic, TopicError, parse_topic
+from app.live.topics import Topic, TopicError, Viewer, parse_topic
 from app.models import ApiToken, Ticket, User
 from app.tickets.visibility import ticket_clause
 
@@ -46,7 +48,6 @@ def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
     return origin.split("://", 1)[-1] == host
 
 
-@router.websocket("/ws")
 async def live(websocket: WebSocket) -> None:
     settings: Settings = websocket.app.state.settings
     hub: EventHub = websocket.app.state.hub
@@ -59,43 +60,46 @@ async def live(websocket: WebSocket) -> None:
         with contextlib.suppress(Exception):
             await websocket.close(code=CLOSE_UNAUTHORIZED)
         return
-    user, token = authenticated
+    viewer, token_id, token_expires_at = authenticated
     connection = LiveConnection(
-        websocket, user, token.id, token.expires_at, settings.live_queue_size
+        websocket, viewer, token_id, token_expires_at, settings.live_queue_size, hub.detach
     )
     hub.attach(connection)
     connection.send(
-        {"type": "ready", "user": {"id": user.id, "name": user.name, "role": user.role.value}}
+        {"type": "ready", "user": {"id": viewer.id, "name": viewer.name, "role": viewer.role.value}}
     )
-    session = _Session(connection, user, hub, websocket, settings)
-    sender = asyncio.create_task(connection.run_sender())
-    receiver = asyncio.create_task(session.receive_loop())
-    closer = asyncio.create_task(connection.closed.wait())
     try:
-        done, _ = await asyncio.wait(
-            {sender, receiver, closer}, return_when=asyncio.FIRST_COMPLETED
-        )
-        for task in done - {closer}:
-            failure = None if task.cancelled() else task.exception()
-            if failure is not None and not isinstance(failure, WebSocketDisconnect):
-                logger.error("live connection %s failed", connection.id, exc_info=failure)
-                connection.close(CLOSE_INTERNAL_ERROR)
+        await _Session(connection, hub, settings, websocket).receive_loop()
+    except Exception:
+        logger.exception("live connection %s failed", connection.id)
+        connection.close(CLOSE_INTERNAL_ERROR)
     finally:
-        for task in (sender, receiver, closer):
-            task.cancel()
         hub.detach(connection)
         for ticket_id in list(connection.presence_tickets):
             with contextlib.suppress(Exception):
                 await hub.announce_presence(connection, ticket_id, "left")
-        if connection.closed.is_set():
-            await connection.finish()
+        await connection.finished()
 
 
-async def _authenticate(websocket: WebSocket, settings: Settings) -> tuple[User, ApiToken] | None:
+class _LiveEndpoint:
+    """`live` as a plain ASGI app. As a FastAPI route it would carry the dependency
+    machinery (two exit stacks and their frames) through the life of every idle socket,
+    for no dependency at all."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await live(WebSocket(scope, receive=receive, send=send))
+
+
+router.routes.append(WebSocketRoute("/ws", _LiveEndpoint(), name="live"))
+
+
+async def _authenticate(
+    websocket: WebSocket, settings: Settings
+) -> tuple[Viewer, int, datetime | None] | None:
+    """The viewer, token id and expiry; plain values, so no ORM instance outlives this."""
     try:
-        text = await asyncio.wait_for(
-            websocket.receive_text(), timeout=settings.ws_auth_timeout_seconds
-        )
+        async with asyncio.timeout(settings.ws_auth_timeout_seconds):
+            text = await websocket.receive_text()
         frame = json.loads(text)
     except (TimeoutError, WebSocketDisconnect, ValueError, KeyError, RuntimeError):
         return None
@@ -121,50 +125,54 @@ async def _authenticate(websocket: WebSocket, settings: Settings) -> tuple[User,
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
-    return user, token
+    return Viewer.of(user), token.id, token.expires_at
 
 
 class _Session:
     """The conversation with one client after it authenticated."""
 
+    __slots__ = ("connection", "hub", "settings", "viewer", "websocket")
+
     def __init__(
-        self,
-        connection: LiveConnection,
-        user: User,
-        hub: EventHub,
-        websocket: WebSocket,
-        settings: Settings,
+        self, connection: LiveConnection, hub: EventHub, settings: Settings, websocket: WebSocket
     ) -> None:
         self.connection = connection
-        self.user = user
+        self.viewer = connection.viewer
         self.hub = hub
-        self.websocket = websocket
         self.settings = settings
+        self.websocket = websocket
 
     def error(self, detail: str) -> None:
         self.connection.send({"type": "error", "detail": detail})
 
     async def receive_loop(self) -> None:
+        connection = self.connection
         while True:
-            try:
-                text = await self.websocket.receive_text()
-            except (WebSocketDisconnect, RuntimeError):
+            message = await connection.receive()
+            if message is None or message["type"] == "websocket.disconnect":
                 return
-            except KeyError:  # a binary frame
-                self.error("frames must be JSON text")
-                continue
-            if len(text) > MAX_FRAME_CHARS:
-                self.error("frame too large")
-                continue
-            try:
-                frame = json.loads(text)
-            except ValueError:
-                self.error("frames must be JSON objects")
-                continue
-            if not isinstance(frame, dict):
-                self.error("frames must be JSON objects")
-                continue
-            await self.handle(frame)
+            if connection.closing:
+                continue  # closed by us: only the client's close reply matters now
+            # In a call of its own, so the last frame is not kept alive while idle.
+            await self.on_message(message)
+
+    async def on_message(self, message: Message) -> None:
+        text = message.get("text")
+        if not isinstance(text, str):
+            self.error("frames must be JSON text")
+            return
+        if len(text) > MAX_FRAME_CHARS:
+            self.error("frame too large")
+            return
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            self.error("frames must be JSON objects")
+            return
+        if not isinstance(frame, dict):
+            self.error("frames must be JSON objects")
+            return
+        await self.handle(frame)
 
     async def handle(self, frame: dict[str, Any]) -> None:
         match frame.get("type"):
@@ -205,7 +213,7 @@ class _Session:
         topics: list[Topic] = []
         for name in names:
             try:
-                topic = parse_topic(name, self.user)
+                topic = parse_topic(name, self.viewer)
             except TopicError as exc:
                 self.error(str(exc))
                 return
@@ -242,8 +250,8 @@ class _Session:
                 {"type": "subscribed", "topics": [t.name for t in topics], "cursor": since.encode()}
             )
             scope = feed.ReplayScope(
-                viewer_id=self.user.id,
-                staff=self.user.role.is_staff,
+                viewer_id=self.viewer.id,
+                staff=self.viewer.staff,
                 ticket_ids=[t.ref for t in topics if t.kind == "ticket" and t.ref is not None],
                 team_ids=[t.ref for t in topics if t.kind == "team" and t.ref is not None],
                 own_queue=any(t.kind == "owner" for t in topics),
@@ -261,7 +269,7 @@ class _Session:
             connection.end_replay()
 
     async def presence(self, frame: dict[str, Any]) -> None:
-        if not self.user.role.is_staff:
+        if not self.viewer.staff:
             self.error("presence is for agents")
             return
         ticket_id, state = frame.get("ticket_id"), frame.get("state")
@@ -282,6 +290,8 @@ class _Session:
         sessionmaker = self.websocket.app.state.sessionmaker
         async with sessionmaker() as session:
             found = await session.scalar(
-                select(Ticket.id).where(Ticket.id == ticket_id, ticket_clause(self.user))
+                select(Ticket.id).where(
+                    Ticket.id == ticket_id, ticket_clause(self.viewer.as_user())
+                )
             )
         return found is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.models import User
+from app.models import Role, User
 
 _TICKET = re.compile(r"^ticket:([1-9][0-9]{0,17})$")
 _TEAM = re.compile(r"^team:([1-9][0-9]{0,17})$")
@@ -32,12 +32,34 @@ class TopicError(ValueError):
     pass
 
 
-def parse_topic(name: object, viewer: User) -> Topic:
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is on a live connection: what the channel needs of the user, and nothing of
+    the ORM instance (its session state would be kept alive per connection)."""
+
+    id: int
+    name: str
+    role: Role
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.id, user.name, user.role)
+
+    @property
+    def staff(self) -> bool:
+        return self.role.is_staff
+
+    def as_user(self) -> User:
+        """A transient User for the shared visibility rules (they read id and role)."""
+        return User(id=self.id, name=self.name, role=self.role)
+
+
+def parse_topic(name: object, viewer: Viewer) -> Topic:
     if not isinstance(name, str) or len(name) > 40:
         raise TopicError("a topic is a short string such as ticket:42")
     if match := _TICKET.match(name):
         return Topic(name, "ticket", int(match.group(1)))
-    staff = viewer.role.is_staff
+    staff = viewer.staff
     if name == MINE:
         if staff:
             raise TopicError("mine is for requesters; staff subscribe to owner:me")

@@ -15,6 +15,10 @@ import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
+from app.config import Settings
+from app.live.protocol import LiveWebSocketProtocol
+from app.main import create_app
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -33,10 +37,23 @@ class LiveServer:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[LiveServer]:
-    """Serve an app whose lifespan the caller already runs."""
+async def serve(
+    app: FastAPI,
+    protocol: type[LiveWebSocketProtocol] = LiveWebSocketProtocol,
+    **options: Any,
+) -> AsyncIterator[LiveServer]:
+    """Serve an app whose lifespan the caller already runs, through the WebSocket
+    protocol `helpdesk serve` uses."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws=protocol,
+        **options,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no "started" event
@@ -46,6 +63,17 @@ async def serve(app: FastAPI) -> AsyncIterator[LiveServer]:
     finally:
         server.should_exit = True
         await task
+
+
+SMALL_QUEUE_SIZE = 10
+
+
+@pytest.fixture
+async def small_queue_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """Another app instance whose connections may fall only 10 frames behind."""
+    other = create_app(settings.model_copy(update={"live_queue_size": SMALL_QUEUE_SIZE}))
+    async with other.router.lifespan_context(other):
+        yield other
 
 
 @pytest.fixture

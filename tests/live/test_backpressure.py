@@ -19,34 +19,22 @@ import string
 import time
 from collections.abc import AsyncIterator
 
-import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from app.config import Settings
 from app.live.connection import CLOSE_TOO_SLOW
 from app.live.hub import EventHub
-from app.main import create_app
 from tests.factories import Actor, Actors
 from tests.live.conftest import LiveServer, serve
 
-QUEUE_SIZE = 10
 # A status change may carry a note of up to 5,000 characters and the note rides in the
 # event, so each event frame is about 5 KB. Random letters so nothing shrinks them.
 NOTE = "".join(random.Random(4408).choices(string.ascii_letters, k=4800))
 TICKETS = 10
 MAX_CHANGES = 400  # about 30 are needed with these buffers; this bounds a failing run
 SMALL_BUFFER = 4096  # the kernel doubles it
-
-
-@pytest.fixture
-async def small_queue_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """Another app instance whose connections may fall only 10 frames behind."""
-    other = create_app(settings.model_copy(update={"live_queue_size": QUEUE_SIZE}))
-    async with other.router.lifespan_context(other):
-        yield other
 
 
 def _shrink_server_send_buffer(client_address: tuple[str, int]) -> None:
