@@ -43,7 +43,7 @@ from app.models import (
 )
 from app.notifications.outbox import enqueue_personal_notice
 from app.notifications.rules import NoticeTopic
-from app.tickets.service import change_owner
+from app.tickets.service import OwnerChange, change_owner, change_owners
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ async def _hand_over_batch(session: AsyncSession, user_id: int, limit: int) -> O
     briefs = await BriefBuilder.load(session, tickets, now)
     why = absence_data(user, absence)
     queued: dict[int | None, list[Ticket]] = defaultdict(list)
-    records: list[Handover] = []
+    changes: list[OwnerChange] = []
     for ticket in tickets:
         extra: dict[str, Any] = {"absence": why}
         if ticket.team_id is None and home_team is not None:
@@ -164,28 +164,23 @@ async def _hand_over_batch(session: AsyncSession, user_id: int, limit: int) -> O
         target = backup
         if target is None and ticket.team_id is not None:
             target = await router.pick(ticket, ticket.team_id, exclude=(user_id,))
-        event = await change_owner(
-            session,
-            ticket,
-            target,
-            actor=None,
-            reason="unavailability",
-            extra=extra,
-            brief=None if target is None else briefs.brief(ticket, target),
-            now=now,
-        )
-        records.append(
-            Handover(
-                ticket_id=ticket.id,
-                absence_id=None if absence is None else absence.id,
-                from_user_id=user_id,
-                to_user_id=None if target is None else target.id,
-                event_id=event.id,
-                created_at=now,
-            )
-        )
+        brief = None if target is None else briefs.brief(ticket, target)
+        changes.append(OwnerChange(ticket, target, extra, brief))
         if target is None:
             queued[ticket.team_id].append(ticket)
+    # The whole batch as one set of writes: events, tickets, outbox rows, records.
+    events = await change_owners(session, changes, actor=None, reason="unavailability", now=now)
+    records = [
+        Handover(
+            ticket_id=change.ticket.id,
+            absence_id=None if absence is None else absence.id,
+            from_user_id=user_id,
+            to_user_id=None if change.new_owner is None else change.new_owner.id,
+            event_id=event.id,
+            created_at=now,
+        )
+        for change, event in zip(changes, events, strict=True)
+    ]
     session.add_all(records)  # one multi-row insert for the batch
     for team_id, waiting in queued.items():
         await _alert_supervisors(session, user, team_id, waiting, now)
