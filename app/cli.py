@@ -12,7 +12,9 @@ import errno
 import os
 import signal
 import socket
+import subprocess
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -128,8 +130,6 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
     settings = _load_settings()
     _check_port_free(args.host, args.port)
     url = _database_url(settings)
@@ -139,6 +139,25 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # Worker processes read their settings from the environment: hand them the
     # resolved URL so they join this database instead of starting their own.
     os.environ["HELPDESK_DATABASE_URL"] = url
+    background = None
+    if not args.inline_background and (
+        settings.notification_workers > 0 or settings.continuity_scheduler
+    ):
+        background = BackgroundProcess(nice=args.background_nice)
+        background.start()
+        # The API workers read these from the environment: the child does that work.
+        os.environ["HELPDESK_NOTIFICATION_WORKERS"] = "0"
+        os.environ["HELPDESK_CONTINUITY_SCHEDULER"] = "false"
+    try:
+        _run_uvicorn(args, settings, url)
+    finally:
+        if background is not None:
+            background.stop()
+
+
+def _run_uvicorn(args: argparse.Namespace, settings: Settings, url: str) -> None:
+    import uvicorn
+
     # uvicorn shuts down gracefully, then re-raises the signal it caught. With the
     # default SIGTERM action that kills us before atexit stops the embedded PostgreSQL;
     # exiting through SystemExit instead lets it stop cleanly.
@@ -198,6 +217,58 @@ def cmd_worker(args: argparse.Namespace) -> None:
     asyncio.run(run_workers(settings, url, args.count))
 
 
+class BackgroundProcess:
+    """`helpdesk background` as a child of `serve`, restarted if it dies.
+
+    Its own session, so a Ctrl+C to the terminal reaches `serve`, which then stops it
+    in order (before an embedded PostgreSQL it uses goes away)."""
+
+    def __init__(self, *, nice: int) -> None:
+        self.nice = nice
+        # Taken now, before `serve` tells its API workers to leave this work to us.
+        self._env = dict(os.environ)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._supervise, daemon=True, name="background")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _supervise(self) -> None:
+        command = [sys.executable, "-m", "app.cli", "background", "--nice", str(self.nice)]
+        while not self._stopping.is_set():
+            self._process = subprocess.Popen(  # noqa: S603 - our own command line
+                command, env=self._env, start_new_session=True
+            )
+            code = self._process.wait()
+            if not self._stopping.wait(1.0):
+                print(f"helpdesk: background process exited ({code}); restarting", file=sys.stderr)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        self._thread.join(timeout=5)
+
+
+def cmd_background(args: argparse.Namespace) -> None:
+    from app.background import run_background
+
+    settings = _load_settings()
+    url = _database_url(settings)
+    _check_database(url)
+    if args.nice:
+        os.nice(args.nice)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    asyncio.run(run_background(settings, url))
+
+
 def cmd_openapi(args: argparse.Namespace) -> None:
     from app.openapi_export import render_openapi
 
@@ -236,7 +307,28 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--proxy-headers", action="store_true", help="trust X-Forwarded-* from a reverse proxy"
     )
+    serve.add_argument(
+        "--inline-background",
+        action="store_true",
+        help="run the absence scheduler and delivery workers inside the API workers "
+        "instead of in a child process",
+    )
+    serve.add_argument(
+        "--background-nice",
+        type=int,
+        default=10,
+        help="CPU niceness of the background child process (default %(default)s)",
+    )
     serve.set_defaults(handler=cmd_serve)
+
+    background = commands.add_parser(
+        "background",
+        help="run the absence scheduler and delivery workers without the HTTP API",
+        description="What `serve` runs in a child process: the continuity scheduler (one "
+        "process at a time leads) and HELPDESK_NOTIFICATION_WORKERS delivery workers.",
+    )
+    background.add_argument("--nice", type=int, default=0, help="lower the CPU priority by this")
+    background.set_defaults(handler=cmd_background)
 
     migrate = commands.add_parser(
         "migrate",

@@ -454,8 +454,8 @@ def write_report(result: dict[str, Any], args: argparse.Namespace) -> None:
         f"the CPUs were {result['busy_before']:.0%} busy with other work before the run "
         f"(the machine is shared), 1-minute load average {result['load_before']:.1f} before "
         f"the absence and {result['load_after']:.1f} after the handover.",
-        f"- Server: `helpdesk serve --workers {args.workers}` (one of the processes holds "
-        "the scheduler lock); batches of "
+        f"- Server: `helpdesk serve --workers {args.workers}`; the scheduler runs in its "
+        "`helpdesk background` child process (niceness 10); batches of "
         f"{args.batch_size} tickets per transaction, {args.handover_workers} transactions "
         "side by side. Mail: "
         + (
@@ -518,10 +518,12 @@ def write_report(result: dict[str, Any], args: argparse.Namespace) -> None:
         "Recording an absence that has already started notifies the scheduler (pg_notify, "
         "delivered at commit); the process holding the scheduler's advisory lock wakes and "
         "moves the tickets in small transactions: lock a batch FOR UPDATE SKIP LOCKED, "
-        "re-check it is still the absent agent's, and per ticket change the owner, append "
-        "the timeline event, write the outbox rows (the customer's notice, the backup's "
-        "notice with its brief) and the handover record; commit. Readers never wait on "
-        "those row locks (MVCC), and writers to one of those tickets wait at most one batch.",
+        "re-check it is still the absent agent's, and for the whole batch at once change "
+        "the owners, append the timeline events (one INSERT), write the outbox rows (the "
+        "customer's notice, the backup's notice with its brief; one INSERT) and the "
+        "handover records; commit; then pause as long as the batch took, so requests keep "
+        "the CPUs they need. Readers never wait on those row locks (MVCC), and writers to "
+        "one of those tickets wait at most one batch.",
         "",
         "Re-run: `.venv/bin/python -m bench.handover` (options: `--tickets`, `--read-rate`, "
         "`--batch-size`; HELPDESK_HANDOVER_BENCH_DATABASE_URL to point at another server).",

@@ -33,7 +33,7 @@ from app.models import (
     User,
     Visibility,
 )
-from app.notifications.outbox import enqueue_personal_notice
+from app.notifications.outbox import PersonalNotice, enqueue
 from app.notifications.rules import NoticeTopic
 from app.sla.policy import is_breached
 
@@ -305,6 +305,37 @@ class BriefBuilder:
             builder._teams = {team_id: name for team_id, name in rows}
         return builder
 
+    @classmethod
+    async def from_events(
+        cls,
+        session: AsyncSession,
+        tickets: Sequence[Ticket],
+        events: Sequence[TicketEvent],
+        now: datetime | None = None,
+    ) -> BriefBuilder:
+        """Briefs for tickets filed in this transaction, whose whole timeline is `events`
+        (no message yet): built from memory, with the people and teams the transaction
+        has already loaded, instead of reading back what it just wrote."""
+        builder = cls(now or datetime.now(UTC))
+        wanted = {t.id for t in tickets}
+        for event in events:
+            if event.ticket_id not in wanted or event.kind not in _STEP_KINDS:
+                continue
+            actor = None if event.actor_id is None else await session.get(User, event.actor_id)
+            timeline = builder._timelines.setdefault(event.ticket_id, _Timeline())
+            timeline.steps.append((event, None if actor is None else actor.name))
+            if actor is not None and not actor.role.is_staff:
+                timeline.by_requester.add(event.id)
+        for ticket in tickets:
+            requester = await session.get(User, ticket.requester_id)
+            if requester is not None:
+                builder._names[requester.id] = requester.name
+            if ticket.team_id is not None:
+                team = await session.get(Team, ticket.team_id)
+                if team is not None:
+                    builder._teams[team.id] = team.name
+        return builder
+
     def brief(self, ticket: Ticket, owner: User | None) -> BriefOut:
         """The brief of a loaded ticket, for `owner` (the owner it has or is about to get)."""
         team = None
@@ -326,17 +357,20 @@ async def brief_for(session: AsyncSession, ticket: Ticket, owner: User | None) -
     return (await BriefBuilder.load(session, [ticket])).brief(ticket, owner)
 
 
-async def send_brief(
-    session: AsyncSession, ticket: Ticket, owner: User, brief: BriefOut | None = None
-) -> None:
+def brief_notice(ticket: Ticket, owner: User, brief: BriefOut) -> PersonalNotice:
     """The brief goes with the new owner's notice (it joins the same unsent message)."""
-    if brief is None:
-        brief = await brief_for(session, ticket, owner)
-    await enqueue_personal_notice(
-        session,
+    return PersonalNotice(
         owner.id,
         NoticeTopic.ASSIGNMENT,
         kind=BRIEF_KIND,
         data=brief.model_dump(mode="json"),
         ticket=ticket,
     )
+
+
+async def send_brief(
+    session: AsyncSession, ticket: Ticket, owner: User, brief: BriefOut | None = None
+) -> None:
+    if brief is None:
+        brief = await brief_for(session, ticket, owner)
+    await enqueue(session, [], [brief_notice(ticket, owner, brief)])

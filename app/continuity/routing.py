@@ -32,8 +32,6 @@ from app.models import (
 # What an owner still has to work on: the tickets a handover moves.
 OPEN_WORK = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 
-_NEVER = datetime.min.replace(tzinfo=UTC)
-
 # How much one open ticket of each priority weighs in a member's load.
 PRIORITY_WEIGHT: dict[Priority, int] = {
     Priority.CRITICAL: 8,
@@ -93,13 +91,22 @@ class Router:
     """Routing decisions within one transaction.
 
     Who is available is read once per team and category: a handover batch routes many
-    tickets, and availability does not change in the middle of a transaction.
+    tickets, and availability does not change in the middle of a transaction. So are
+    loads, once per person: what this router hands out is added as it goes, so a batch
+    spreads by load without summing everyone's open work again for each ticket.
     """
 
     def __init__(self, session: AsyncSession, now: datetime) -> None:
         self.session = session
         self.now = now
         self._members: dict[tuple[int, str | None, bool], list[User]] = {}
+        self._loads: dict[int, int] = {}
+
+    async def loads(self, user_ids: Collection[int]) -> dict[int, int]:
+        missing = [i for i in user_ids if i not in self._loads]
+        if missing:
+            self._loads.update(await open_loads(self.session, missing))
+        return {i: self._loads[i] for i in user_ids}
 
     async def team(self, team_id: int) -> Team | None:
         return await self.session.get(Team, team_id)
@@ -133,8 +140,11 @@ class Router:
             return None
         loads = None
         if team.assignment is AssignmentMode.LEAST_LOADED:
-            loads = await open_loads(self.session, [m.id for m in members])
-        return await self._take_turn(team_id, members, loads)
+            loads = await self.loads([m.id for m in members])
+        chosen = await self._take_turn(team_id, members, loads)
+        if chosen.id in self._loads:
+            self._loads[chosen.id] += PRIORITY_WEIGHT.get(ticket.priority, 1)
+        return chosen
 
     async def least_loaded(self, members: Sequence[User]) -> User | None:
         if not members:
@@ -146,26 +156,41 @@ class Router:
         self, team_id: int, members: list[User], loads: dict[int, int] | None
     ) -> User:
         """Round robin: whoever was routed to least recently. Least loaded: the lightest
-        load, then the same. A member row being routed to by a concurrent transaction is
-        skipped (SKIP LOCKED), so simultaneous tickets spread instead of queueing."""
+        load, then the same.
+
+        One statement picks and stamps the member. It locks only that member's row, and
+        concurrent routings skip it (SKIP LOCKED) and take the next in turn, so nobody
+        ever waits on it: simultaneous tickets spread instead of queueing."""
         by_id = {m.id: m for m in members}
-        turns = list(
-            await self.session.scalars(
-                select(TeamMember)
-                .where(TeamMember.team_id == team_id, TeamMember.user_id.in_(list(by_id)))
-                .with_for_update(skip_locked=True)
-            )
+        ids = list(by_id)
+        weights = [0 if loads is None else loads.get(i, 0) for i in ids]
+        chosen = await self.session.scalar(
+            _TAKE_TURN, {"team": team_id, "ids": ids, "loads": weights, "now": datetime.now(UTC)}
         )
-        if not turns:
-            return members[0]  # everyone is being routed to right now: anyone will do
+        if chosen is None:
+            # Everyone is being routed to right now: the one whose turn it was anyway.
+            chosen = await self.session.scalar(
+                _NEXT_TURN, {"team": team_id, "ids": ids, "loads": weights}
+            )
+        return by_id.get(int(chosen), members[0]) if chosen is not None else members[0]
 
-        def order(turn: TeamMember) -> tuple[int, datetime, int]:
-            load = 0 if loads is None else loads.get(turn.user_id, 0)
-            return (load, turn.last_routed_at or _NEVER, turn.user_id)
 
-        turn = min(turns, key=order)
-        turn.last_routed_at = datetime.now(UTC)
-        return by_id[turn.user_id]
+_CANDIDATES = """
+    SELECT tm.user_id FROM team_members tm
+    JOIN unnest(CAST(:ids AS bigint[]), CAST(:loads AS bigint[])) AS m(id, load)
+      ON m.id = tm.user_id
+    WHERE tm.team_id = :team
+    ORDER BY m.load, tm.last_routed_at NULLS FIRST, tm.user_id
+    LIMIT 1
+"""
+_TAKE_TURN = text(
+    f"""
+    UPDATE team_members SET last_routed_at = :now
+    WHERE team_id = :team AND user_id = ({_CANDIDATES} FOR UPDATE OF tm SKIP LOCKED)
+    RETURNING user_id
+    """  # noqa: S608 - a constant of this module
+)
+_NEXT_TURN = text(_CANDIDATES)
 
 
 async def pick_owner(

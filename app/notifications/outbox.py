@@ -4,16 +4,25 @@ Called for every timeline event by the recorder. Email and SMS to one person abo
 ticket are coalesced: a change right after another joins the delivery not yet sent,
 or, if one was just sent, waits out a short window and goes with whatever else comes,
 so nobody gets five emails in a minute. Webhooks get every event, one by one.
+
+Set-based: a batch of events (a create with its routing, a handover batch of 25 tickets)
+costs the same handful of statements as one event: who is around the tickets, who
+wants which channel, which unsent deliveries to join, one multi-row INSERT.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, inspect, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.types import BigInteger, DateTime
 
 from app.models import (
     DeliveryChannel,
@@ -28,7 +37,14 @@ from app.models import (
     WebhookEndpoint,
 )
 from app.notifications.preferences import channels_for, load_preferences
-from app.notifications.rules import Notice, NoticeTopic, Part, Situation, notices_for
+from app.notifications.rules import (
+    Notice,
+    NoticeTopic,
+    Part,
+    Situation,
+    notices_for,
+    uses_team,
+)
 
 EMAIL_ATTEMPTS = 8
 WEBHOOK_ATTEMPTS = 10
@@ -51,20 +67,43 @@ def message_id(ticket_id: int | None) -> str:
     return f"<{uuid.uuid4().hex}.{scope}@{OutboxSettings.mail_domain}>"
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An event just appended, and who owned its ticket right after it."""
+
+    ticket: Ticket
+    event: TicketEvent
+    actor: User | None
+    owner_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalNotice:
+    """Something for one person that is not (only) a ticket event: a brief, a survey."""
+
+    recipient_id: int
+    topic: NoticeTopic
+    kind: str
+    data: dict[str, Any]
+    ticket: Ticket | None = None
+
+
+@dataclass(slots=True)
+class _Delivery:
+    ticket: Ticket | None
+    recipient_id: int
+    channel: DeliveryChannel
+    event_ids: list[int] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+
+_Key = tuple[int, int, DeliveryChannel]  # ticket, recipient, channel
+
+
 async def enqueue_for_event(
     session: AsyncSession, ticket: Ticket, event: TicketEvent, actor: User | None
 ) -> None:
-    situation = await _situation(session, ticket)
-    notices = notices_for(
-        event.kind,
-        event.data,
-        event.visibility is Visibility.PUBLIC,
-        actor.id if actor else None,
-        situation,
-    )
-    if notices:
-        await _enqueue_notices(session, ticket, event, actor, notices)
-    await _enqueue_webhooks(session, ticket, event, actor)
+    await enqueue(session, [Recorded(ticket, event, actor, ticket.owner_id)])
 
 
 async def enqueue_personal_notice(
@@ -78,64 +117,95 @@ async def enqueue_personal_notice(
 ) -> None:
     """Tell one person something that is not (only) a ticket event: a survey, the status
     of their feedback, a disabled webhook. Same preferences, channels and coalescing."""
-    recipient = await session.get(User, recipient_id)
-    if recipient is None or not recipient.active:
-        return
-    notice = Notice(recipient.id, topic, Part.REQUESTER)
-    preferences = await load_preferences(session, [recipient.id])
-    entry = {
-        "event_id": None,
-        "kind": kind,
-        "part": notice.part.value,
-        "topic": topic.value,
-        "data": data,
-        "actor": None,
-        "at": datetime.now(UTC).isoformat(),
-    }
+    await enqueue(session, [], [PersonalNotice(recipient_id, topic, kind, data, ticket)])
+
+
+async def enqueue(
+    session: AsyncSession,
+    recorded: Sequence[Recorded],
+    personal: Sequence[PersonalNotice] = (),
+    *,
+    fresh: Collection[int] = (),
+) -> None:
+    """The deliveries for `recorded` events (in order), then for `personal` notices.
+
+    `fresh` names tickets filed in this very transaction: nobody follows them yet and
+    no delivery about them exists, so there is nothing to look up or to join.
+    """
     now = datetime.now(UTC)
-    for channel in channels_for(notice, recipient, preferences):
-        if ticket is not None:
-            await _add_or_coalesce(session, ticket, None, recipient, channel, entry, now)
-            continue
-        session.add(
-            NotificationDelivery(
-                recipient_id=recipient.id,
-                channel=channel,
-                event_ids=[],
-                payload={"ticket": None, "notices": [entry]},
-                status=DeliveryStatus.PENDING,
-                attempts=0,
-                max_attempts=EMAIL_ATTEMPTS,
-                next_attempt_at=now,
-                idempotency_key=message_id(None)
-                if channel is DeliveryChannel.EMAIL
-                else _key("sms"),
-                created_at=now,
-                updated_at=now,
-            )
+    situations = await _situations(session, recorded, fresh)
+    wanted: list[tuple[Notice, Ticket | None, int | None, dict[str, Any]]] = []
+    for item, situation in zip(recorded, situations, strict=True):
+        event = item.event
+        notices = notices_for(
+            event.kind,
+            event.data,
+            event.visibility is Visibility.PUBLIC,
+            item.actor.id if item.actor else None,
+            situation,
         )
-    await session.flush()
+        wanted += [
+            (n, item.ticket, event.id, _notice_payload(event, item.actor, n)) for n in notices
+        ]
+    for notice in personal:
+        entry = {
+            "event_id": None,
+            "kind": notice.kind,
+            "part": Part.REQUESTER.value,
+            "topic": notice.topic.value,
+            "data": notice.data,
+            "actor": None,
+            "at": now.isoformat(),
+        }
+        wanted.append(
+            (Notice(notice.recipient_id, notice.topic, Part.REQUESTER), notice.ticket, None, entry)
+        )
+    if wanted:
+        await _write_notices(session, wanted, set(fresh), now)
+    if recorded:
+        await _enqueue_webhooks(session, recorded, now)
 
 
-async def _situation(session: AsyncSession, ticket: Ticket) -> Situation:
-    followers = set(
-        await session.scalars(
-            select(TicketFollower.user_id).where(TicketFollower.ticket_id == ticket.id)
-        )
-    )
-    team: set[int] = set()
-    if ticket.owner_id is None and ticket.team_id is not None:
-        team = set(
-            await session.scalars(
-                select(TeamMember.user_id).where(TeamMember.team_id == ticket.team_id)
+async def _situations(
+    session: AsyncSession, recorded: Sequence[Recorded], fresh: Collection[int]
+) -> list[Situation]:
+    """Who is around each ticket after each event: followers, and (unowned) its team."""
+    ticket_ids = {r.ticket.id for r in recorded if r.ticket.id not in fresh}
+    followers: dict[int, set[int]] = {}
+    if ticket_ids:
+        rows = await session.execute(
+            select(TicketFollower.ticket_id, TicketFollower.user_id).where(
+                TicketFollower.ticket_id.in_(ticket_ids)
             )
         )
-    return Situation(
-        requester_id=ticket.requester_id,
-        owner_id=ticket.owner_id,
-        team_member_ids=frozenset(team),
-        follower_ids=frozenset(followers),
-    )
+        for ticket_id, user_id in rows:
+            followers.setdefault(ticket_id, set()).add(user_id)
+    team_ids = {
+        r.ticket.team_id
+        for r in recorded
+        if r.owner_id is None and r.ticket.team_id is not None and uses_team(r.event.kind)
+    }
+    teams: dict[int, set[int]] = {}
+    if team_ids:
+        rows = await session.execute(
+            select(TeamMember.team_id, TeamMember.user_id).where(TeamMember.team_id.in_(team_ids))
+        )
+        for team_id, user_id in rows:
+            teams.setdefault(team_id, set()).add(user_id)
+    situations = []
+    for item in recorded:
+        team: set[int] = set()
+        if item.owner_id is None and item.ticket.team_id is not None:
+            team = teams.get(item.ticket.team_id, set())
+        situations.append(
+            Situation(
+                requester_id=item.ticket.requester_id,
+                owner_id=item.owner_id,
+                team_member_ids=frozenset(team),
+                follower_ids=frozenset(followers.get(item.ticket.id, ())),
+            )
+        )
+    return situations
 
 
 def _notice_payload(event: TicketEvent, actor: User | None, notice: Notice) -> dict[str, Any]:
@@ -152,138 +222,238 @@ def _notice_payload(event: TicketEvent, actor: User | None, notice: Notice) -> d
     }
 
 
-async def _enqueue_notices(
+async def _active_users(session: AsyncSession, ids: set[int]) -> dict[int, User]:
+    """The recipients who are active. People this transaction already loaded (the
+    requester, the new owner) are taken as loaded; the rest in one query."""
+    users: dict[int, User] = {}
+    missing = []
+    for user_id in ids:
+        known = session.identity_map.get(identity_key(User, user_id))
+        # Only fully loaded ones: reading an expired attribute would mean hidden IO.
+        if isinstance(known, User) and not inspect(known).unloaded:
+            users[user_id] = known
+        else:
+            missing.append(user_id)
+    if missing:
+        loaded = await session.scalars(select(User).where(User.id.in_(missing)))
+        users.update({user.id: user for user in loaded})
+    return {user_id: user for user_id, user in users.items() if user.active}
+
+
+async def _write_notices(
     session: AsyncSession,
-    ticket: Ticket,
-    event: TicketEvent,
-    actor: User | None,
-    notices: list[Notice],
+    wanted: list[tuple[Notice, Ticket | None, int | None, dict[str, Any]]],
+    fresh: set[int],
+    now: datetime,
 ) -> None:
-    recipients = {
-        user.id: user
-        for user in await session.scalars(
-            select(User).where(
-                User.id.in_([n.recipient_id for n in notices]), User.active.is_(True)
-            )
-        )
-    }
+    recipients = await _active_users(session, {n.recipient_id for n, _, _, _ in wanted})
     preferences = await load_preferences(session, recipients)
-    now = datetime.now(UTC)
-    for notice in notices:
+    grouped: dict[_Key, _Delivery] = {}
+    loose: list[_Delivery] = []  # not about a ticket: never coalesced
+    for notice, ticket, event_id, entry in wanted:
         user = recipients.get(notice.recipient_id)
         if user is None:
             continue
-        entry = _notice_payload(event, actor, notice)
         for channel in channels_for(notice, user, preferences):
-            await _add_or_coalesce(session, ticket, event, user, channel, entry, now)
+            if ticket is None:
+                loose.append(_Delivery(None, user.id, channel, [], [entry]))
+                continue
+            key = (ticket.id, user.id, channel)
+            delivery = grouped.setdefault(key, _Delivery(ticket, user.id, channel))
+            if event_id is not None:
+                delivery.event_ids.append(event_id)
+            delivery.entries.append(entry)
+    if not grouped and not loose:
+        return
+    await session.flush()  # the tickets these rows point at, and changes to join
+    known = [key for key in grouped if key[0] not in fresh]
+    waiting = await _waiting(session, known)
+    joined = [(waiting[key], grouped.pop(key)) for key in known if key in waiting]
+    if joined:
+        await session.execute(
+            _JOIN,
+            [
+                {"id": row_id, "event_ids": d.event_ids, "entries": d.entries, "now": now}
+                for row_id, d in joined
+            ],
+        )
+    last_sent = await _last_sent(session, [key for key in grouped if key[0] not in fresh])
+    rows = [
+        _new_row(d, now, last_sent.get((d.ticket.id, d.recipient_id, d.channel)))
+        for d in grouped.values()
+        if d.ticket is not None
+    ]
+    rows += [_new_row(d, now, None) for d in loose]
+    if rows:
+        await session.execute(insert(NotificationDelivery), rows)
 
 
-async def _add_or_coalesce(
-    session: AsyncSession,
-    ticket: Ticket,
-    event: TicketEvent | None,
-    recipient: User,
-    channel: DeliveryChannel,
-    entry: dict[str, Any],
-    now: datetime,
-) -> None:
-    waiting = await session.scalar(
-        select(NotificationDelivery)
+# Joining an unsent delivery: its events and notices grow, in order.
+_JOIN = text(
+    """
+    UPDATE notification_deliveries
+    SET event_ids = event_ids || :event_ids,
+        payload = jsonb_set(payload, '{notices}',
+                            coalesce(payload -> 'notices', '[]'::jsonb) || :entries),
+        updated_at = :now
+    WHERE id = :id
+    """
+).bindparams(
+    bindparam("event_ids", type_=ARRAY(BigInteger)),
+    bindparam("entries", type_=JSONB),
+    bindparam("now", type_=DateTime(timezone=True)),
+    bindparam("id", type_=BigInteger),
+)
+
+
+async def _waiting(session: AsyncSession, keys: list[_Key]) -> dict[_Key, int]:
+    """The newest unsent, never-tried delivery per key. One a worker is claiming right
+    now is skipped (SKIP LOCKED): the news then goes in a new delivery."""
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(
+            NotificationDelivery.id,
+            NotificationDelivery.ticket_id,
+            NotificationDelivery.recipient_id,
+            NotificationDelivery.channel,
+        )
         .where(
-            NotificationDelivery.recipient_id == recipient.id,
-            NotificationDelivery.channel == channel,
-            NotificationDelivery.ticket_id == ticket.id,
+            tuple_(
+                NotificationDelivery.ticket_id,
+                NotificationDelivery.recipient_id,
+                NotificationDelivery.channel,
+            ).in_(keys),
             NotificationDelivery.status == DeliveryStatus.PENDING,
             NotificationDelivery.attempts == 0,
         )
-        .order_by(NotificationDelivery.id.desc())
-        .limit(1)
         .with_for_update(skip_locked=True)
     )
-    event_ids = [] if event is None else [event.id]
-    if waiting is not None:
-        waiting.event_ids = [*waiting.event_ids, *event_ids]
-        waiting.payload = {
-            **waiting.payload,
-            "notices": [*waiting.payload.get("notices", []), entry],
-        }
-        waiting.updated_at = now
-        return
-    last_sent = await session.scalar(
-        select(func.max(NotificationDelivery.delivered_at)).where(
-            NotificationDelivery.recipient_id == recipient.id,
-            NotificationDelivery.channel == channel,
-            NotificationDelivery.ticket_id == ticket.id,
+    newest: dict[_Key, int] = {}
+    for row_id, ticket_id, recipient_id, channel in rows:
+        if ticket_id is None or recipient_id is None:
+            continue  # never: the keys name both
+        key = (ticket_id, recipient_id, channel)
+        newest[key] = max(row_id, newest.get(key, 0))
+    return newest
+
+
+async def _last_sent(session: AsyncSession, keys: list[_Key]) -> dict[_Key, datetime]:
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(
+            NotificationDelivery.ticket_id,
+            NotificationDelivery.recipient_id,
+            NotificationDelivery.channel,
+            func.max(NotificationDelivery.delivered_at),
+        )
+        .where(
+            tuple_(
+                NotificationDelivery.ticket_id,
+                NotificationDelivery.recipient_id,
+                NotificationDelivery.channel,
+            ).in_(keys),
+            NotificationDelivery.delivered_at.is_not(None),
+        )
+        .group_by(
+            NotificationDelivery.ticket_id,
+            NotificationDelivery.recipient_id,
+            NotificationDelivery.channel,
         )
     )
+    return {
+        (t, r, c): sent
+        for t, r, c, sent in rows
+        if t is not None and r is not None and sent is not None
+    }
+
+
+def _new_row(delivery: _Delivery, now: datetime, last_sent: datetime | None) -> dict[str, Any]:
+    ticket = delivery.ticket
     window_end = None if last_sent is None else last_sent + OutboxSettings.coalesce_window
-    session.add(
-        NotificationDelivery(
-            ticket_id=ticket.id,
-            recipient_id=recipient.id,
-            channel=channel,
-            event_ids=event_ids,
-            payload={"ticket": {"id": ticket.id, "subject": ticket.subject}, "notices": [entry]},
-            status=DeliveryStatus.PENDING,
-            attempts=0,
-            max_attempts=EMAIL_ATTEMPTS,
-            next_attempt_at=window_end if window_end is not None and window_end > now else now,
-            idempotency_key=message_id(ticket.id)
-            if channel is DeliveryChannel.EMAIL
-            else _key("sms"),
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    await session.flush()
+    return {
+        "ticket_id": None if ticket is None else ticket.id,
+        "recipient_id": delivery.recipient_id,
+        "webhook_id": None,
+        "channel": delivery.channel,
+        "event_ids": delivery.event_ids,
+        "payload": {
+            "ticket": None if ticket is None else {"id": ticket.id, "subject": ticket.subject},
+            "notices": delivery.entries,
+        },
+        "status": DeliveryStatus.PENDING,
+        "attempts": 0,
+        "max_attempts": EMAIL_ATTEMPTS,
+        "next_attempt_at": window_end if window_end is not None and window_end > now else now,
+        "idempotency_key": message_id(None if ticket is None else ticket.id)
+        if delivery.channel is DeliveryChannel.EMAIL
+        else _key("sms"),
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 async def _enqueue_webhooks(
-    session: AsyncSession, ticket: Ticket, event: TicketEvent, actor: User | None
+    session: AsyncSession, recorded: Sequence[Recorded], now: datetime
 ) -> None:
-    endpoints = await session.scalars(
-        select(WebhookEndpoint.id).where(
-            WebhookEndpoint.active.is_(True),
-            WebhookEndpoint.event_kinds.overlap([event.kind, "*"]),
-        )
-    )
-    now = datetime.now(UTC)
-    for endpoint_id in endpoints:
-        session.add(
-            NotificationDelivery(
-                ticket_id=ticket.id,
-                webhook_id=endpoint_id,
-                channel=DeliveryChannel.WEBHOOK,
-                event_ids=[event.id],
-                payload={
-                    "ticket": {
-                        "id": ticket.id,
-                        "subject": ticket.subject,
-                        "status": ticket.status.value,
-                    },
-                    "event": {
-                        "id": event.id,
-                        "ticket_id": ticket.id,
-                        "kind": event.kind,
-                        "visibility": event.visibility.value,
-                        "actor": None
-                        if actor is None
-                        else {"id": actor.id, "name": actor.name, "role": actor.role.value},
-                        "data": event.data,
-                        "ticket_version": event.ticket_version,
-                        "created_at": event.created_at.isoformat() if event.created_at else None,
-                    },
-                },
-                status=DeliveryStatus.PENDING,
-                attempts=0,
-                max_attempts=WEBHOOK_ATTEMPTS,
-                next_attempt_at=now,
-                idempotency_key=_key("msg"),
-                created_at=now,
-                updated_at=now,
+    kinds = sorted({r.event.kind for r in recorded})
+    endpoints = (
+        await session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.event_kinds)
+            .where(
+                WebhookEndpoint.active.is_(True),
+                WebhookEndpoint.event_kinds.overlap([*kinds, "*"]),
             )
+            .order_by(WebhookEndpoint.id)
         )
-    await session.flush()
+    ).all()
+    rows = []
+    for item in recorded:
+        ticket, event, actor = item.ticket, item.event, item.actor
+        for endpoint_id, endpoint_kinds in endpoints:
+            if event.kind not in endpoint_kinds and "*" not in endpoint_kinds:
+                continue
+            rows.append(
+                {
+                    "ticket_id": ticket.id,
+                    "recipient_id": None,
+                    "webhook_id": endpoint_id,
+                    "channel": DeliveryChannel.WEBHOOK,
+                    "event_ids": [event.id],
+                    "payload": {
+                        "ticket": {
+                            "id": ticket.id,
+                            "subject": ticket.subject,
+                            "status": ticket.status.value,
+                        },
+                        "event": {
+                            "id": event.id,
+                            "ticket_id": ticket.id,
+                            "kind": event.kind,
+                            "visibility": event.visibility.value,
+                            "actor": None
+                            if actor is None
+                            else {"id": actor.id, "name": actor.name, "role": actor.role.value},
+                            "data": event.data,
+                            "ticket_version": event.ticket_version,
+                            "created_at": event.created_at.isoformat()
+                            if event.created_at
+                            else None,
+                        },
+                    },
+                    "status": DeliveryStatus.PENDING,
+                    "attempts": 0,
+                    "max_attempts": WEBHOOK_ATTEMPTS,
+                    "next_attempt_at": now,
+                    "idempotency_key": _key("msg"),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    if rows:
+        await session.flush()
+        await session.execute(insert(NotificationDelivery), rows)
 
 
 def _key(prefix: str) -> str:

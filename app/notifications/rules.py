@@ -123,6 +123,12 @@ def notices_for(
     return _deduplicated(n for n in notices if _may_receive(n, kind, actor_id, public, situation))
 
 
+def uses_team(kind: str) -> bool:
+    """Whether the rules for `kind` may tell the team of an unowned ticket (so the outbox
+    loads its members only then)."""
+    return kind in (EventKind.MESSAGE_CREATED, EventKind.STATUS_CHANGED)
+
+
 def _staff_around(situation: Situation) -> set[int]:
     """Who inside follows the case: its owner (or, unowned, its team) and followers."""
     around = set(situation.follower_ids)

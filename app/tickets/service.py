@@ -7,6 +7,8 @@ the timeline events. Services flush and never commit; the request commits once.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.continuity import routing
-from app.continuity.brief import BriefOut, send_brief
+from app.continuity.brief import BriefBuilder, BriefOut, brief_notice
 from app.errors import Conflict, Forbidden, UnprocessableEntity
 from app.events.kinds import EventKind
-from app.events.recorder import person, record_event
+from app.events.recorder import NewEvent, insert_events, person, record_event, record_events
 from app.feedback.invitations import invite_on_resolution
 from app.models import Channel, Role, Team, Ticket, TicketEvent, TicketStatus, User, Visibility
+from app.notifications.outbox import Recorded, enqueue
 from app.sla.policy import due_dates
 from app.tickets import search
 from app.tickets.concurrency import check_if_match
@@ -80,16 +83,15 @@ async def create_ticket(
         created_at=now,
         updated_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(ticket)
-    except IntegrityError:
-        # Lost a race with a concurrent request carrying the same external_ref.
-        assert data.external_ref is not None
-        await _require_new_external_ref(session, actor, data.external_ref)
-        raise
-    await record_event(
-        session,
+    if ticket.team_id is not None:
+        # Routing on arrival, in the same transaction: the team's mode picks an owner.
+        # Both events then go in one INSERT, the ticket's owner and its pointers to
+        # them in one UPDATE, the outbox rows in one more INSERT.
+        owner = await routing.pick_owner(session, ticket, ticket.team_id, now=now)
+    else:
+        owner = None
+    await _insert(session, ticket, actor, data.external_ref)
+    created = NewEvent.of(
         ticket,
         EventKind.TICKET_CREATED,
         actor=actor,
@@ -105,12 +107,36 @@ async def create_ticket(
             "team_id": ticket.team_id,
         },
     )
-    if ticket.team_id is not None:
-        # Routing on arrival, in the same transaction: the team's mode picks an owner.
-        owner = await routing.pick_owner(session, ticket, ticket.team_id, now=now)
-        if owner is not None:
-            await change_owner(session, ticket, owner, actor=None, reason="routing", now=now)
+    if owner is None:
+        await record_events(session, [created], fresh={ticket.id})
+    else:
+        await change_owners(
+            session,
+            [OwnerChange(ticket, owner)],
+            actor=None,
+            reason="routing",
+            now=now,
+            before=[created],
+            fresh={ticket.id},
+        )
     return ticket
+
+
+async def _insert(
+    session: AsyncSession, ticket: Ticket, actor: User, external_ref: str | None
+) -> None:
+    if external_ref is None:
+        session.add(ticket)
+        await session.flush()
+        return
+    try:
+        # Added inside the savepoint (begin_nested flushes what is pending before it).
+        async with session.begin_nested():
+            session.add(ticket)
+    except IntegrityError:
+        # Lost a race with a concurrent request carrying the same external_ref.
+        await _require_new_external_ref(session, actor, external_ref)
+        raise
 
 
 async def update_ticket(
@@ -184,6 +210,14 @@ async def assign(
     return ticket
 
 
+@dataclass(slots=True)
+class OwnerChange:
+    ticket: Ticket  # locked (or filed in this transaction)
+    new_owner: User | None
+    extra: dict[str, Any] | None = None
+    brief: BriefOut | None = None  # built by the caller already (e.g. for a whole batch)
+
+
 async def change_owner(
     session: AsyncSession,
     ticket: Ticket,
@@ -196,32 +230,86 @@ async def change_owner(
     brief: BriefOut | None = None,
     now: datetime | None = None,
 ) -> TicketEvent:
-    """Give a locked ticket a new owner (or the queue): the one way owners change.
-
-    The timeline gets `ticket.owner_changed` with {from, to, reason, note} and whatever
-    `extra` adds; the new owner gets a handover brief with their notice (`brief` when the
-    caller built it already, e.g. for a whole batch).
-    """
-    old_owner = None if ticket.owner_id is None else await session.get(User, ticket.owner_id)
-    ticket.owner_id = None if new_owner is None else new_owner.id
-    touch(ticket, now or datetime.now(UTC))
-    event = await record_event(
+    """Give a locked ticket a new owner (or the queue): the one way owners change."""
+    [event] = await change_owners(
         session,
-        ticket,
-        EventKind.OWNER_CHANGED,
+        [OwnerChange(ticket, new_owner, extra, brief)],
         actor=actor,
-        visibility=Visibility.PUBLIC,
-        data={
-            "from": person(old_owner),
-            "to": person(new_owner),
-            "reason": reason,
-            "note": note,
-            **(extra or {}),
-        },
+        reason=reason,
+        note=note,
+        now=now,
     )
-    if new_owner is not None and (actor is None or actor.id != new_owner.id):
-        await send_brief(session, ticket, new_owner, brief)
     return event
+
+
+async def change_owners(
+    session: AsyncSession,
+    changes: Sequence[OwnerChange],
+    *,
+    actor: User | None,
+    reason: str,
+    note: str | None = None,
+    now: datetime | None = None,
+    before: Sequence[NewEvent] = (),
+    fresh: Collection[int] = (),
+) -> list[TicketEvent]:
+    """Owner changes for many locked tickets at once, as one batch of writes.
+
+    Each timeline gets `ticket.owner_changed` with {from, to, reason, note} and whatever
+    `extra` adds; each new owner gets a handover brief with their notice. `before` are
+    events of the same change to append first (a new ticket's `ticket.created`);
+    `fresh` the tickets filed in this transaction (their briefs are built from memory).
+    """
+    now = now or datetime.now(UTC)
+    new = list(before)
+    for change in changes:
+        ticket = change.ticket
+        old_owner = None if ticket.owner_id is None else await session.get(User, ticket.owner_id)
+        ticket.owner_id = None if change.new_owner is None else change.new_owner.id
+        touch(ticket, now)
+        new.append(
+            NewEvent.of(
+                ticket,
+                EventKind.OWNER_CHANGED,
+                actor=actor,
+                visibility=Visibility.PUBLIC,
+                data={
+                    "from": person(old_owner),
+                    "to": person(change.new_owner),
+                    "reason": reason,
+                    "note": note,
+                    **(change.extra or {}),
+                },
+            )
+        )
+    events = await insert_events(session, new)
+    briefed = [
+        c
+        for c in changes
+        if c.new_owner is not None and (actor is None or actor.id != c.new_owner.id)
+    ]
+    unbuilt = [c.ticket for c in briefed if c.brief is None]
+    builder = None
+    if unbuilt:
+        if all(t.id in fresh for t in unbuilt):
+            builder = await BriefBuilder.from_events(session, unbuilt, events, now)
+        else:
+            builder = await BriefBuilder.load(session, unbuilt, now)
+    personal = []
+    for change in briefed:
+        assert change.new_owner is not None
+        brief = change.brief
+        if brief is None:
+            assert builder is not None
+            brief = builder.brief(change.ticket, change.new_owner)
+        personal.append(brief_notice(change.ticket, change.new_owner, brief))
+    await enqueue(
+        session,
+        [Recorded(n.ticket, e, n.actor, n.owner_id) for n, e in zip(new, events, strict=True)],
+        personal,
+        fresh=fresh,
+    )
+    return events[len(before) :]
 
 
 async def change_status(

@@ -221,17 +221,18 @@ async def test_a_crash_midway_leaves_no_ticket_half_moved(
     marco, anna = await actors.agent(), await actors.agent()
     tickets = await _tickets_of(client, actors, marco, ["open"] * 6)
     await away(client, marco, marco.id, ends_at=days_from_now(4), backup_id=anna.id)
-    real_change_owner = handover.change_owner
+    real_change_owners = handover.change_owners
     calls = 0
 
-    async def crash_on_the_sixth(*args: Any, **kwargs: Any) -> Any:
+    async def crash_after_the_second_batch_wrote(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
-        if calls == 6:
-            raise RuntimeError("power cut")
-        return await real_change_owner(*args, **kwargs)
+        events = await real_change_owners(*args, **kwargs)
+        if calls == 2:
+            raise RuntimeError("power cut")  # its events and owners written, not committed
+        return events
 
-    monkeypatch.setattr(handover, "change_owner", crash_on_the_sixth)
+    monkeypatch.setattr(handover, "change_owners", crash_after_the_second_batch_wrote)
     with pytest.raises(RuntimeError):
         await scheduler.run_once()  # batches of 4: the first committed, the second not
 
@@ -242,7 +243,7 @@ async def test_a_crash_midway_leaves_no_ticket_half_moved(
         assert changes[-1]["data"]["to"]["id"] == owner  # the event goes with the move
         assert len(changes) == (2 if owner == anna.id else 1)
 
-    monkeypatch.setattr(handover, "change_owner", real_change_owner)
+    monkeypatch.setattr(handover, "change_owners", real_change_owners)
     assert (await scheduler.run_once()).moved == 2
     assert [await owner_id(client, marco, t) for t in tickets] == [anna.id] * 6
 

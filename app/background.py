@@ -1,0 +1,60 @@
+"""`helpdesk background`: the absence scheduler and the delivery workers, without HTTP.
+
+`helpdesk serve` runs this as a child process at a lower CPU priority instead of inside
+its API workers. In a worker, a handover batch or a burst of e-mails to render holds
+the event loop that also answers requests (a GET waited seconds behind a handover);
+in a process of its own the kernel shares the CPU, and requests come first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+
+import app.continuity.wording  # noqa: F401 - registers how continuity notices read
+from app.config import Settings
+from app.continuity.scheduler import ContinuityScheduler
+from app.db import create_engine, create_sessionmaker
+from app.feedback.setup import configure as configure_feedback
+from app.notifications.setup import configure_outbox, running_workers
+
+logger = logging.getLogger(__name__)
+
+
+async def run_background(settings: Settings, database_url: str) -> None:
+    configure_outbox(settings)
+    configure_feedback(settings)  # survey links and feedback wording in emails
+    engine = create_engine(settings, database_url)
+    sessionmaker = create_sessionmaker(engine)
+    tasks = [asyncio.create_task(_orphaned(), name="parent-watch")]
+    if settings.continuity_scheduler:
+        scheduler = ContinuityScheduler(
+            sessionmaker,
+            database_url,
+            interval=settings.continuity_scheduler_interval_seconds,
+            batch_size=settings.continuity_batch_size,
+            workers=settings.continuity_workers,
+        )
+        tasks.append(asyncio.create_task(scheduler.run(), name="continuity-scheduler"))
+    try:
+        async with running_workers(
+            settings, sessionmaker, database_url, settings.notification_workers
+        ):
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await engine.dispose()
+
+
+async def _orphaned() -> None:
+    """Returns when the process that started us is gone (killed without cleaning up):
+    a scheduler and workers nobody can stop must not outlive the service."""
+    parent = os.getppid()
+    while os.getppid() == parent:  # noqa: ASYNC110 - nothing to wait on but polling
+        await asyncio.sleep(1.0)
+    logger.warning("the serving process is gone; background work stops")
