@@ -1,4 +1,5 @@
-"""`helpdesk background`: the absence scheduler and the delivery workers, without HTTP.
+"""`helpdesk background`: the absence scheduler, the SLA watcher and the delivery
+workers, without HTTP.
 
 `helpdesk serve` runs this as a child process at a lower CPU priority instead of inside
 its API workers. In a worker, a handover batch or a burst of e-mails to render holds
@@ -19,6 +20,7 @@ from app.continuity.scheduler import ContinuityScheduler
 from app.db import create_engine, create_sessionmaker
 from app.feedback.setup import configure as configure_feedback
 from app.notifications.setup import configure_outbox, running_workers
+from app.sla.watcher import watch
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,11 @@ async def run_background(settings: Settings, database_url: str) -> None:
             workers=settings.continuity_workers,
         )
         tasks.append(asyncio.create_task(scheduler.run(), name="continuity-scheduler"))
+    if settings.sla_watcher:
+        watcher = watch(
+            sessionmaker, settings.sla_check_interval_seconds, settings.sla_warning_ratio
+        )
+        tasks.append(asyncio.create_task(watcher, name="sla-watcher"))
     try:
         async with running_workers(
             settings, sessionmaker, database_url, settings.notification_workers

@@ -141,13 +141,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     os.environ["HELPDESK_DATABASE_URL"] = url
     background = None
     if not args.inline_background and (
-        settings.notification_workers > 0 or settings.continuity_scheduler
+        settings.notification_workers > 0 or settings.continuity_scheduler or settings.sla_watcher
     ):
         background = BackgroundProcess(nice=args.background_nice)
         background.start()
         # The API workers read these from the environment: the child does that work.
         os.environ["HELPDESK_NOTIFICATION_WORKERS"] = "0"
         os.environ["HELPDESK_CONTINUITY_SCHEDULER"] = "false"
+        os.environ["HELPDESK_SLA_WATCHER"] = "false"
     try:
         _run_uvicorn(args, settings, url)
     finally:
