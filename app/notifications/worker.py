@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from sqlalchemy import Integer, and_, bindparam, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import asyncpg_connect_args
@@ -41,13 +41,19 @@ from app.models import (
 )
 from app.notifications.channels.base import ChannelAdapter, Outcome, Outgoing
 from app.notifications.render import Rendered, render
-from app.notifications.retry import next_delay
+from app.notifications.retry import attempt_in_round, next_delay
 from app.notifications.webhook_health import record_webhook_outcome
 
 logger = logging.getLogger(__name__)
 
 OUTBOX_CHANNEL = "helpdesk_outbox"
 RECORD_ATTEMPTS = 3
+
+
+async def wake_workers(session: AsyncSession) -> None:
+    """Tell the workers a row is due now. New rows announce themselves (a trigger); a
+    row made due again needs this nudge, which PostgreSQL sends only at commit."""
+    await session.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
 
 
 Result = tuple[NotificationDelivery, Outcome, int]
@@ -85,7 +91,7 @@ class DeliveryWorker:
     async def run(self) -> None:
         listener = None
         sending: set[asyncio.Task[None]] = set()
-        renewer = asyncio.create_task(self._renew_leases(), name="delivery-leases")
+        renewer = self._start_renewing()
         try:
             while True:
                 if listener is None or listener.is_closed():
@@ -139,9 +145,14 @@ class DeliveryWorker:
     async def run_until_idle(self) -> int:
         """Send everything that is due now; return how many deliveries were attempted."""
         attempted = 0
-        while claimed := await self.claim():
-            attempted += len(claimed)
-            await self._send_batch(claimed)
+        renewer = self._start_renewing()
+        try:
+            while claimed := await self.claim():
+                attempted += len(claimed)
+                await self._send_batch(claimed)
+        finally:
+            renewer.cancel()
+            await asyncio.gather(renewer, return_exceptions=True)
         return attempted
 
     async def claim(self) -> Sequence[NotificationDelivery]:
@@ -198,6 +209,9 @@ class DeliveryWorker:
             claimed = result.all()
         self._held.update(d.id for d in claimed)
         return claimed
+
+    def _start_renewing(self) -> asyncio.Task[None]:
+        return asyncio.create_task(self._renew_leases(), name="delivery-leases")
 
     async def _renew_leases(self) -> None:
         """Keep the leases of what this worker holds, while it is alive to send them."""
@@ -378,7 +392,8 @@ def _outcome_values(
         }
     if outcome.permanent or delivery.attempts >= delivery.max_attempts:
         return values | {"status": DeliveryStatus.DEAD, "last_error": outcome.error}
-    delay = next_delay(delivery.channel, delivery.attempts, outcome.retry_after_seconds)
+    attempt = attempt_in_round(delivery.channel, delivery.attempts, delivery.max_attempts)
+    delay = next_delay(delivery.channel, attempt, outcome.retry_after_seconds)
     return values | {
         "status": DeliveryStatus.PENDING,
         "next_attempt_at": now + timedelta(seconds=delay),
