@@ -241,12 +241,14 @@ async def _add_or_coalesce(
 async def _enqueue_webhooks(
     session: AsyncSession, ticket: Ticket, event: TicketEvent, actor: User | None
 ) -> None:
-    endpoints = await session.scalars(
-        select(WebhookEndpoint.id).where(
-            WebhookEndpoint.active.is_(True),
-            WebhookEndpoint.event_kinds.overlap([event.kind, "*"]),
-        )
-    )
+    audience = [
+        WebhookEndpoint.active.is_(True),
+        WebhookEndpoint.event_kinds.overlap([event.kind, "*"]),
+    ]
+    if event.visibility is not Visibility.PUBLIC:
+        # Internal words leave the desk only for an integration trusted with them.
+        audience.append(WebhookEndpoint.include_internal.is_(True))
+    endpoints = await session.scalars(select(WebhookEndpoint.id).where(*audience))
     now = datetime.now(UTC)
     for endpoint_id in endpoints:
         session.add(

@@ -25,6 +25,7 @@ class NoticeTopic(StrEnum):
     INTERNAL = "internal"  # internal notes
     ACTIVITY = "activity"  # anything else a follower may care about
     FEEDBACK = "feedback"  # surveys and feedback on your suggestions
+    INTEGRATIONS = "integrations"  # admins: a webhook endpoint was disabled
 
 
 # What a customer cannot switch off entirely: the case changing hands or status, replies.

@@ -50,6 +50,7 @@ async def create_webhook(
         description=data.description,
         secret=new_secret(),
         event_kinds=[str(kind) for kind in data.event_kinds],
+        include_internal=data.include_internal,
         active=True,
         created_by_id=admin.id,
         created_at=now,
@@ -94,6 +95,8 @@ async def update_webhook(
         endpoint.url = changes["url"]
     if "event_kinds" in changes:
         endpoint.event_kinds = [str(kind) for kind in changes["event_kinds"]]
+    if "include_internal" in changes:
+        endpoint.include_internal = changes["include_internal"]
     if "description" in changes:
         endpoint.description = changes["description"]
     if changes.get("active") is True and not endpoint.active:
