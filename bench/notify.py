@@ -46,7 +46,7 @@ import httpx
 from aiosmtpd.controller import Controller
 
 from bench import db, server
-from bench.handover import busy_share, machine, percentile, reset
+from bench.handover import _cpu_times, busy_share, machine, percentile, reset
 
 API = "/api/v1"
 REPORT = Path(__file__).resolve().parent / "NOTIFY.md"
@@ -282,6 +282,7 @@ async def throughput(
     expected = waiting.get("pending", 0)
     before = arrivals.count()
     sessions_before = arrivals.sessions
+    machine_before = _cpu_times()
     worker: WorkerProcess = worker_factory()
     started = time.time()
     cpu_at_end = 0.0
@@ -300,9 +301,15 @@ async def throughput(
         if time.time() - started > args.timeout:
             cpu_at_end = worker.cpu_seconds()
             break
+    machine_after = _cpu_times()
     with arrivals.lock:
         times = sorted(arrivals.times[before:])
     done = time.time()
+    ticks = os.sysconf("SC_CLK_TCK")
+    machine_seconds = (machine_after[1] - machine_before[1]) / ticks
+    busy_during = (machine_after[0] - machine_before[0]) / max(
+        1, machine_after[1] - machine_before[1]
+    )
     # Outcomes are recorded after acceptance: give the worker a moment to write them.
     final: dict[str, int] = {}
     for _ in range(40):
@@ -325,6 +332,8 @@ async def throughput(
         "smtp_sessions": arrivals.sessions - sessions_before,
         "statuses": final,
         "busy_before": busy,
+        "busy_during": busy_during,
+        "worker_share": cpu_at_end / max(1e-9, machine_seconds),
         "load_before": load,
         "load_after": os.getloadavg()[0],
         "worker": worker,
@@ -429,8 +438,10 @@ def summary_lines(rate: dict[str, Any], lat: dict[str, Any], args: argparse.Name
         f"| latency samples / never arrived | {lat['changes']} one every "
         f"{lat['spacing']:.2f} s / {lat['missing']} | 0 missing |",
         "",
-        f"Contention: before the throughput run the CPUs were {rate['busy_before']:.0%} busy "
-        f"(1-min load {rate['load_before']:.1f} -> {rate['load_after']:.1f}); before the "
+        f"Contention: before the throughput run the CPUs were {rate['busy_before']:.0%} busy; "
+        f"during it {rate['busy_during']:.0%} (the worker itself {rate['worker_share']:.0%} "
+        "of the two CPUs; the rest is PostgreSQL, this process's SMTP server and whatever "
+        f"else ran), 1-min load {rate['load_before']:.1f} -> {rate['load_after']:.1f}; before the "
         f"latency run {lat['busy_before']:.0%} (load {lat['load_before']:.1f} -> "
         f"{lat['load_after']:.1f}). The machine is shared with other sessions' tests and "
         "benchmarks; CPU per email does not depend on that share, the rates do.",
