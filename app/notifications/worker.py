@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import asyncpg_connect_args
@@ -344,26 +344,54 @@ class DeliveryWorker:
 
     async def _record_once(self, results: Sequence[Result]) -> None:
         now = datetime.now(UTC)
+        rows = [_outcome_row(d, o, ms, now) for d, o, ms in results]
         async with self.sessionmaker() as session, session.begin():
-            for delivery, outcome, latency_ms in results:
-                result = await session.execute(
-                    update(NotificationDelivery)
-                    .where(
-                        NotificationDelivery.id == delivery.id,
-                        NotificationDelivery.leased_by == self.name,
-                        NotificationDelivery.status == DeliveryStatus.SENDING,
-                        NotificationDelivery.attempts == bindparam("attempt", type_=Integer),
-                    )
-                    .values(**_outcome_values(delivery, outcome, latency_ms, now)),
-                    {"attempt": delivery.attempts},
+            recorded = set(
+                await session.scalars(
+                    _RECORD_OUTCOMES,
+                    {
+                        "me": self.name,
+                        "now": now,
+                        **{key: [row[key] for row in rows] for key in _OUTCOME_COLUMNS},
+                    },
                 )
-                if result.rowcount == 0:  # type: ignore[attr-defined]
+            )
+            for delivery, outcome, _latency in results:
+                if delivery.id not in recorded:
                     logger.warning(
                         "delivery %s: lease lost before its outcome was recorded", delivery.id
                     )
-                    continue
-                if delivery.channel is DeliveryChannel.WEBHOOK and delivery.webhook_id is not None:
+                elif delivery.channel is DeliveryChannel.WEBHOOK and delivery.webhook_id:
                     await record_webhook_outcome(session, delivery.webhook_id, outcome, now)
+
+
+# Every outcome of a batch in one statement (one round trip instead of one per row),
+# each row only while its lease is still ours: the same attempt, leased by this worker.
+_OUTCOME_COLUMNS = ("ids", "attempts", "statuses", "next_at", "errors", "codes", "latencies")
+_RECORD_OUTCOMES = text(
+    """
+    UPDATE notification_deliveries AS d
+    SET status = v.status,
+        next_attempt_at = coalesce(v.next_attempt_at, d.next_attempt_at),
+        delivered_at = CASE WHEN v.status = 'delivered' THEN :now ELSE d.delivered_at END,
+        last_error = v.last_error,
+        response_code = v.response_code,
+        latency_ms = v.latency_ms,
+        lease_expires_at = NULL,
+        leased_by = NULL,
+        updated_at = :now
+    FROM unnest(
+        CAST(:ids AS bigint[]), CAST(:attempts AS integer[]), CAST(:statuses AS text[]),
+        CAST(:next_at AS timestamptz[]), CAST(:errors AS text[]), CAST(:codes AS integer[]),
+        CAST(:latencies AS integer[])
+    ) AS v(id, attempts, status, next_attempt_at, last_error, response_code, latency_ms)
+    WHERE d.id = v.id
+      AND d.attempts = v.attempts
+      AND d.leased_by = :me
+      AND d.status = 'sending'
+    RETURNING d.id
+    """
+)
 
 
 def _message_ids(delivery: NotificationDelivery) -> list[int]:
@@ -374,28 +402,25 @@ def _message_ids(delivery: NotificationDelivery) -> list[int]:
     ]
 
 
-def _outcome_values(
+def _outcome_row(
     delivery: NotificationDelivery, outcome: Outcome, latency_ms: int, now: datetime
 ) -> dict[str, object]:
-    values: dict[str, object] = {
-        "response_code": outcome.response_code,
-        "latency_ms": latency_ms,
-        "lease_expires_at": None,
-        "leased_by": None,
-        "updated_at": now,
-    }
-    if outcome.delivered:
-        return values | {
-            "status": DeliveryStatus.DELIVERED,
-            "delivered_at": now,
-            "last_error": None,
-        }
-    if outcome.permanent or delivery.attempts >= delivery.max_attempts:
-        return values | {"status": DeliveryStatus.DEAD, "last_error": outcome.error}
-    attempt = attempt_in_round(delivery.channel, delivery.attempts, delivery.max_attempts)
-    delay = next_delay(delivery.channel, attempt, outcome.retry_after_seconds)
-    return values | {
-        "status": DeliveryStatus.PENDING,
-        "next_attempt_at": now + timedelta(seconds=delay),
-        "last_error": outcome.error,
+    """One delivery's outcome as a row of _RECORD_OUTCOMES's columns."""
+    status, next_at, error = DeliveryStatus.DELIVERED, None, None
+    if not outcome.delivered:
+        error = outcome.error
+        if outcome.permanent or delivery.attempts >= delivery.max_attempts:
+            status = DeliveryStatus.DEAD
+        else:
+            attempt = attempt_in_round(delivery.channel, delivery.attempts, delivery.max_attempts)
+            delay = next_delay(delivery.channel, attempt, outcome.retry_after_seconds)
+            status, next_at = DeliveryStatus.PENDING, now + timedelta(seconds=delay)
+    return {
+        "ids": delivery.id,
+        "attempts": delivery.attempts,
+        "statuses": status.value,
+        "next_at": next_at,
+        "errors": error,
+        "codes": outcome.response_code,
+        "latencies": latency_ms,
     }
