@@ -110,7 +110,7 @@ class DeliveryWorker:
                     task = asyncio.create_task(self._send_batch(claimed))
                     sending.add(task)
                     task.add_done_callback(sending.discard)
-                    task.add_done_callback(lambda _task: self._batches.release())
+                    task.add_done_callback(self._batch_done)
                     continue
                 self._batches.release()
                 with contextlib.suppress(TimeoutError):
@@ -124,6 +124,12 @@ class DeliveryWorker:
                 with contextlib.suppress(Exception):
                     await listener.close()
             await self.aclose()
+
+    def _batch_done(self, task: asyncio.Task[None]) -> None:
+        self._batches.release()
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Outcomes not written: the rows go again once their leases run out.
+            logger.error("delivery batch failed", exc_info=error)
 
     async def aclose(self) -> None:
         """Close what the channels keep open (SMTP connections)."""
