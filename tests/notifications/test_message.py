@@ -37,6 +37,14 @@ def test_a_line_break_in_a_subject_or_a_name_never_starts_a_header() -> None:
     assert message["To"].addresses[0].addr_spec == "nico@example.com"
 
 
+def test_a_long_non_ascii_subject_reads_back_exactly() -> None:
+    subject = (
+        "Grazie: abbiamo ricevuto il tuo suggerimento (rif. F-1), ti faremo sapere cosa diventerà…"
+    )
+    message = _parsed(_outgoing(subject, "Ada"), "desk@desk.test")
+    assert message["Subject"] == subject
+
+
 def test_non_ascii_names_and_subjects_survive_the_trip() -> None:
     message = _parsed(
         _outgoing("[#7] Stampante rotta — è urgente", 'Niccolò Rossi, "Jr"'),

@@ -31,11 +31,13 @@ _UTF8.header_encoding = QP
 _UTF8.body_encoding = QP  # readable in the raw message, unlike base64
 
 
-def _header(value: str) -> str:
+def _header(name: str, value: str) -> str:
     """One line (a newline in user text must never start a header of its own), encoded
-    as RFC 2047 words when it is not plain ASCII."""
+    as RFC 2047 words when it is not plain ASCII. Folded knowing the header's name, so
+    the first word stays on the first line (otherwise a long value starts on a
+    continuation line and is read back with a leading space)."""
     line = " ".join(value.split())
-    return line if line.isascii() else Header(line, _UTF8).encode()
+    return line if line.isascii() else Header(line, _UTF8, header_name=name).encode()
 
 
 def _address(name: str, address: str) -> str:
@@ -49,7 +51,7 @@ def build_message(outgoing: Outgoing, sender: str) -> Message:
     message = MIMEMultipart("alternative")
     message["From"] = _address(*parseaddr(sender))
     message["To"] = _address(recipient.name, recipient.email)
-    message["Subject"] = _header(rendered.subject)
+    message["Subject"] = _header("Subject", rendered.subject)
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = outgoing.delivery.idempotency_key
     if outgoing.thread_root:
