@@ -98,6 +98,8 @@ class WebhookEndpoint(Base):
     # Standard Webhooks secret, "whsec_" + base64 of the key bytes.
     secret: Mapped[str] = mapped_column(String(100))
     event_kinds: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    # Internal notes and internal events go only to endpoints that ask for them.
+    include_internal: Mapped[bool] = mapped_column(server_default=text("false"))
     active: Mapped[bool] = mapped_column(server_default=text("true"))
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
     failing_since: Mapped[datetime | None]

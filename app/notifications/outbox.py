@@ -400,7 +400,9 @@ async def _enqueue_webhooks(
     kinds = sorted({r.event.kind for r in recorded})
     endpoints = (
         await session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.event_kinds)
+            select(
+                WebhookEndpoint.id, WebhookEndpoint.event_kinds, WebhookEndpoint.include_internal
+            )
             .where(
                 WebhookEndpoint.active.is_(True),
                 WebhookEndpoint.event_kinds.overlap([*kinds, "*"]),
@@ -411,8 +413,11 @@ async def _enqueue_webhooks(
     rows = []
     for item in recorded:
         ticket, event, actor = item.ticket, item.event, item.actor
-        for endpoint_id, endpoint_kinds in endpoints:
+        for endpoint_id, endpoint_kinds, include_internal in endpoints:
             if event.kind not in endpoint_kinds and "*" not in endpoint_kinds:
+                continue
+            # Internal words leave the desk only for an integration trusted with them.
+            if event.visibility is not Visibility.PUBLIC and not include_internal:
                 continue
             rows.append(
                 {

@@ -26,6 +26,7 @@ class NoticeTopic(StrEnum):
     ACTIVITY = "activity"  # anything else a follower may care about
     FEEDBACK = "feedback"  # surveys and feedback on your suggestions
     SLA = "sla"  # a response or resolution target is near, or was missed
+    INTEGRATIONS = "integrations"  # admins: a webhook endpoint was disabled
 
 
 # What a customer cannot switch off entirely: the case changing hands or status, replies.

@@ -21,7 +21,9 @@ from app.models import (
     User,
     WebhookEndpoint,
 )
+from app.notifications.retry import attempts_per_round
 from app.notifications.rules import ESSENTIAL_TOPICS, NoticeTopic
+from app.notifications.worker import wake_workers
 from app.tickets.visibility import get_visible_ticket
 
 
@@ -41,7 +43,8 @@ async def deliveries_of_ticket(
 
 
 async def retry_delivery(session: AsyncSession, delivery_id: int) -> NotificationDelivery:
-    """Give a dead delivery a fresh set of attempts, due now."""
+    """Give a dead delivery a fresh round of attempts (its backoff starts again from the
+    shortest delay), due now, and wake the workers so it goes at once."""
     delivery = await session.get(NotificationDelivery, delivery_id, with_for_update=True)
     if delivery is None:
         raise NotFound(f"Delivery {delivery_id} does not exist.")
@@ -55,10 +58,11 @@ async def retry_delivery(session: AsyncSession, delivery_id: int) -> Notificatio
             raise Conflict("Its webhook endpoint is disabled; enable it first.")
     now = datetime.now(UTC)
     delivery.status = DeliveryStatus.PENDING
-    delivery.max_attempts = delivery.attempts + (delivery.max_attempts or 1)
+    delivery.max_attempts = delivery.attempts + attempts_per_round(delivery.channel)
     delivery.next_attempt_at = now
     delivery.updated_at = now
     await session.flush()
+    await wake_workers(session)
     return delivery
 
 

@@ -5,7 +5,9 @@ that records the delivery's outcome: a success clears `failing_since`; the first
 sets it. An endpoint that has been failing continuously for longer than the window
 (`HELPDESK_WEBHOOK_DISABLE_AFTER_HOURS`), or that answered 410 Gone, is disabled, and
 every active admin is told. The disabling UPDATE only matches an endpoint still active,
-so when two workers cross the line at once, one of them disables and tells.
+so when two workers cross the line at once, one of them disables and tells. The admins
+hear it under their own topic, `integrations`, which they can route (to sms, say)
+apart from the ticket activity they follow.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ async def _tell_admins(
     }
     for admin_id in list(admins):
         await enqueue_personal_notice(
-            session, admin_id, NoticeTopic.ACTIVITY, kind=WEBHOOK_DISABLED, data=data
+            session, admin_id, NoticeTopic.INTEGRATIONS, kind=WEBHOOK_DISABLED, data=data
         )
 
 

@@ -6,6 +6,13 @@ while its lease holds. A worker killed mid-send never records an outcome: the le
 runs out and another worker sends again (at least once; the stable Message-ID or
 webhook-id lets the receiver recognise the repeat). The outcome is written only while
 the lease is still ours.
+
+Throughput: rows are claimed in batches (several per sender), what they need (recipients,
+message bodies, endpoints) is read in one query per kind for the batch, and the outcomes
+of a batch are written in one transaction; the next batch is claimed while one is being
+sent. Rows waiting in a batch for a free sender keep their lease: the worker renews the
+leases it holds, so a long batch never hands rows to another worker while this one is
+alive, and a dead worker's rows come free one lease after it stopped renewing.
 """
 
 from __future__ import annotations
@@ -16,11 +23,11 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from sqlalchemy import Integer, and_, bindparam, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import asyncpg_connect_args
@@ -33,13 +40,23 @@ from app.models import (
     WebhookEndpoint,
 )
 from app.notifications.channels.base import ChannelAdapter, Outcome, Outgoing
-from app.notifications.render import render
-from app.notifications.retry import next_delay
+from app.notifications.render import Rendered, render
+from app.notifications.retry import attempt_in_round, next_delay
 from app.notifications.webhook_health import record_webhook_outcome
 
 logger = logging.getLogger(__name__)
 
 OUTBOX_CHANNEL = "helpdesk_outbox"
+RECORD_ATTEMPTS = 3
+
+
+async def wake_workers(session: AsyncSession) -> None:
+    """Tell the workers a row is due now. New rows announce themselves (a trigger); a
+    row made due again needs this nudge, which PostgreSQL sends only at commit."""
+    await session.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
+
+
+Result = tuple[NotificationDelivery, Outcome, int]
 
 
 class DeliveryWorker:
@@ -59,32 +76,68 @@ class DeliveryWorker:
         self.channels = channels
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.mail_domain = mail_domain
-        # Claim no more than can be sent at once, so no lease runs out while its row
-        # waits for a free slot behind slow sends.
-        self.batch_size = batch_size or concurrency
+        # A few rows per sender: one claim, one read and one write serve several sends.
+        self.batch_size = batch_size or concurrency * 4
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_interval = poll_interval
         self._connect_args = asyncpg_connect_args(database_url)
         self._slots = asyncio.Semaphore(concurrency)
+        # One batch being sent while the next is claimed and read, no more: rows claimed
+        # far ahead of a free sender would only wait.
+        self._batches = asyncio.Semaphore(2)
         self._wake = asyncio.Event()
+        self._held: set[int] = set()  # claimed, outcome not yet written: leases to renew
 
     async def run(self) -> None:
         listener = None
+        sending: set[asyncio.Task[None]] = set()
+        renewer = self._start_renewing()
         try:
             while True:
                 if listener is None or listener.is_closed():
                     listener = await self._listen()
-                claimed = await self.claim()
-                if claimed:
-                    await asyncio.gather(*(self._deliver(d) for d in claimed))
+                await self._batches.acquire()
+                # Cleared before the claim: a row committed while it runs wakes the next.
+                self._wake.clear()
+                try:
+                    claimed = await self.claim()
+                except Exception:  # the database is away: try again later, never die
+                    self._batches.release()
+                    logger.exception("delivery worker cannot claim; trying again")
+                    await asyncio.sleep(self.poll_interval)
                     continue
+                if claimed:
+                    task = asyncio.create_task(self._send_batch(claimed))
+                    sending.add(task)
+                    task.add_done_callback(sending.discard)
+                    task.add_done_callback(self._batch_done)
+                    continue
+                self._batches.release()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-                self._wake.clear()
         finally:
+            renewer.cancel()
+            for task in sending:
+                task.cancel()
+            await asyncio.gather(renewer, *sending, return_exceptions=True)
             if listener is not None and not listener.is_closed():
                 with contextlib.suppress(Exception):
                     await listener.close()
+            await self.aclose()
+
+    def _batch_done(self, task: asyncio.Task[None]) -> None:
+        self._batches.release()
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Outcomes not written: the rows go again once their leases run out.
+            logger.error("delivery batch failed", exc_info=error)
+
+    async def aclose(self) -> None:
+        """Close what the channels keep open (SMTP connections)."""
+        for channel in self.channels.values():
+            closer = getattr(channel, "aclose", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await closer()
 
     async def _listen(self) -> asyncpg.Connection | None:
         try:
@@ -98,9 +151,14 @@ class DeliveryWorker:
     async def run_until_idle(self) -> int:
         """Send everything that is due now; return how many deliveries were attempted."""
         attempted = 0
-        while claimed := await self.claim():
-            attempted += len(claimed)
-            await asyncio.gather(*(self._deliver(d) for d in claimed))
+        renewer = self._start_renewing()
+        try:
+            while claimed := await self.claim():
+                attempted += len(claimed)
+                await self._send_batch(claimed)
+        finally:
+            renewer.cancel()
+            await asyncio.gather(renewer, return_exceptions=True)
         return attempted
 
     async def claim(self) -> Sequence[NotificationDelivery]:
@@ -154,13 +212,61 @@ class DeliveryWorker:
                 )
                 .returning(NotificationDelivery)
             )
-            return result.all()
+            claimed = result.all()
+        self._held.update(d.id for d in claimed)
+        return claimed
 
-    async def _deliver(self, delivery: NotificationDelivery) -> None:
+    def _start_renewing(self) -> asyncio.Task[None]:
+        return asyncio.create_task(self._renew_leases(), name="delivery-leases")
+
+    async def _renew_leases(self) -> None:
+        """Keep the leases of what this worker holds, while it is alive to send them."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            held = list(self._held)
+            if not held:
+                continue
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    await session.execute(
+                        update(NotificationDelivery)
+                        .where(
+                            # A row locked now is having its outcome written: skip it
+                            # rather than wait (and never deadlock with that writer).
+                            NotificationDelivery.id.in_(
+                                select(NotificationDelivery.id)
+                                .where(
+                                    NotificationDelivery.id.in_(held),
+                                    NotificationDelivery.leased_by == self.name,
+                                    NotificationDelivery.status == DeliveryStatus.SENDING,
+                                )
+                                .with_for_update(skip_locked=True)
+                                .scalar_subquery()
+                            ),
+                        )
+                        .values(lease_expires_at=datetime.now(UTC) + self.lease)
+                    )
+            except Exception:  # the next round tries again; a lease that ran out is safe
+                logger.exception("delivery worker cannot renew its leases")
+
+    async def _send_batch(self, claimed: Sequence[NotificationDelivery]) -> None:
+        try:
+            try:
+                prepared = await self._prepare(claimed)
+            except Exception as exc:  # the database is away: every row retries later
+                logger.exception("delivery worker cannot read what to send")
+                failed = Outcome(delivered=False, error=f"{type(exc).__name__}: {exc}"[:500])
+                await self._record([(d, failed, 0) for d in claimed])
+                return
+            results = await asyncio.gather(*(self._send(d, prepared.get(d.id)) for d in claimed))
+            await self._record(results)
+        finally:
+            self._held.difference_update(d.id for d in claimed)
+
+    async def _send(self, delivery: NotificationDelivery, outgoing: Outgoing | None) -> Result:
         async with self._slots:
             started = time.perf_counter()
             try:
-                outgoing = await self._prepare(delivery)
                 if outgoing is None:
                     outcome = Outcome(delivered=False, error="nothing to send to", permanent=True)
                 else:
@@ -168,76 +274,159 @@ class DeliveryWorker:
             except Exception as exc:  # a bug or an unexpected failure: retry like any other
                 logger.exception("delivery %s failed unexpectedly", delivery.id)
                 outcome = Outcome(delivered=False, error=f"{type(exc).__name__}: {exc}"[:500])
-            latency_ms = int((time.perf_counter() - started) * 1000)
-            await self._finish(delivery, outcome, latency_ms)
+            return delivery, outcome, int((time.perf_counter() - started) * 1000)
 
-    async def _prepare(self, delivery: NotificationDelivery) -> Outgoing | None:
+    async def _prepare(self, claimed: Sequence[NotificationDelivery]) -> dict[int, Outgoing]:
+        """What each claimed row needs, read for the whole batch at once. A row missing
+        from the answer has nobody (active) to send to."""
+        hooks = {d.webhook_id for d in claimed if d.channel is DeliveryChannel.WEBHOOK}
+        people = {d.recipient_id for d in claimed if d.channel is not DeliveryChannel.WEBHOOK}
+        message_ids = {m for d in claimed for m in _message_ids(d)}
         async with self.sessionmaker() as session:
-            if delivery.channel is DeliveryChannel.WEBHOOK:
-                endpoint = await session.get(WebhookEndpoint, delivery.webhook_id)
-                if endpoint is None or not endpoint.active:
-                    return None
-                return Outgoing(delivery, None, None, endpoint, None)
-            recipient = await session.get(User, delivery.recipient_id)
-            if recipient is None or not recipient.active:
-                return None
-            message_ids = [
-                int(n["data"]["message_id"])
-                for n in delivery.payload.get("notices", [])
-                if n.get("kind") == "message.created" and "message_id" in (n.get("data") or {})
-            ]
+            endpoints = {
+                e.id: e
+                for e in await session.scalars(
+                    select(WebhookEndpoint).where(
+                        WebhookEndpoint.id.in_([h for h in hooks if h is not None]),
+                        WebhookEndpoint.active.is_(True),
+                    )
+                )
+            }
+            recipients = {
+                u.id: u
+                for u in await session.scalars(
+                    select(User).where(
+                        User.id.in_([p for p in people if p is not None]), User.active.is_(True)
+                    )
+                )
+            }
             bodies: dict[int, str] = {}
             if message_ids:
                 rows = await session.execute(
                     select(Message.id, Message.body).where(Message.id.in_(message_ids))
                 )
                 bodies = {message_id: body for message_id, body in rows}
-        rendered = render(delivery.payload, recipient.name, recipient.locale, bodies)
-        root = (
-            None
-            if delivery.ticket_id is None
-            else f"<ticket-{delivery.ticket_id}@{self.mail_domain}>"
-        )
-        return Outgoing(delivery, recipient, rendered, None, root)
+        prepared: dict[int, Outgoing] = {}
+        for delivery in claimed:
+            if delivery.channel is DeliveryChannel.WEBHOOK:
+                endpoint = endpoints.get(delivery.webhook_id or 0)
+                if endpoint is not None:
+                    prepared[delivery.id] = Outgoing(delivery, None, None, endpoint, None)
+                continue
+            recipient = recipients.get(delivery.recipient_id or 0)
+            if recipient is None:
+                continue
+            rendered: Rendered = render(delivery.payload, recipient.name, recipient.locale, bodies)
+            root = (
+                None
+                if delivery.ticket_id is None
+                else f"<ticket-{delivery.ticket_id}@{self.mail_domain}>"
+            )
+            prepared[delivery.id] = Outgoing(delivery, recipient, rendered, None, root)
+        return prepared
 
     async def _finish(
         self, delivery: NotificationDelivery, outcome: Outcome, latency_ms: int
     ) -> None:
-        now = datetime.now(UTC)
-        values: dict[str, object] = {
-            "response_code": outcome.response_code,
-            "latency_ms": latency_ms,
-            "lease_expires_at": None,
-            "leased_by": None,
-            "updated_at": now,
-        }
-        if outcome.delivered:
-            values |= {"status": DeliveryStatus.DELIVERED, "delivered_at": now, "last_error": None}
-        elif outcome.permanent or delivery.attempts >= delivery.max_attempts:
-            values |= {"status": DeliveryStatus.DEAD, "last_error": outcome.error}
-        else:
-            delay = next_delay(delivery.channel, delivery.attempts, outcome.retry_after_seconds)
-            values |= {
-                "status": DeliveryStatus.PENDING,
-                "next_attempt_at": now + timedelta(seconds=delay),
-                "last_error": outcome.error,
-            }
-        async with self.sessionmaker() as session, session.begin():
-            result = await session.execute(
-                update(NotificationDelivery)
-                .where(
-                    NotificationDelivery.id == delivery.id,
-                    NotificationDelivery.leased_by == self.name,
-                    NotificationDelivery.status == DeliveryStatus.SENDING,
-                    NotificationDelivery.attempts == bindparam("attempt", type_=Integer),
-                )
-                .values(**values),
-                {"attempt": delivery.attempts},
-            )
-            if result.rowcount == 0:  # type: ignore[attr-defined]
-                logger.warning(
-                    "delivery %s: lease lost before its outcome was recorded", delivery.id
-                )
+        await self._record([(delivery, outcome, latency_ms)])
+
+    async def _record(self, results: Iterable[Result]) -> None:
+        """Write the outcomes of a batch in one transaction, each only if its lease is
+        still ours (a worker that lost it must not overwrite what another recorded).
+
+        Endpoints are updated in id order, so two workers recording at once never wait
+        for each other in a circle; a transaction that fails anyway is tried again, since
+        an outcome not written means the message is sent again after the lease."""
+        ordered = sorted(results, key=lambda r: (r[0].webhook_id or 0, r[0].id))
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                await self._record_once(ordered)
                 return
-            if delivery.channel is DeliveryChannel.WEBHOOK and delivery.webhook_id is not None:
-                await record_webhook_outcome(session, delivery.webhook_id, outcome, now)
+            except Exception:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                logger.warning("delivery outcomes not recorded; trying again", exc_info=True)
+                await asyncio.sleep(0.1 * attempt)
+
+    async def _record_once(self, results: Sequence[Result]) -> None:
+        now = datetime.now(UTC)
+        rows = [_outcome_row(d, o, ms, now) for d, o, ms in results]
+        async with self.sessionmaker() as session, session.begin():
+            recorded = set(
+                await session.scalars(
+                    _RECORD_OUTCOMES,
+                    {
+                        "me": self.name,
+                        "now": now,
+                        **{key: [row[key] for row in rows] for key in _OUTCOME_COLUMNS},
+                    },
+                )
+            )
+            for delivery, outcome, _latency in results:
+                if delivery.id not in recorded:
+                    logger.warning(
+                        "delivery %s: lease lost before its outcome was recorded", delivery.id
+                    )
+                elif delivery.channel is DeliveryChannel.WEBHOOK and delivery.webhook_id:
+                    await record_webhook_outcome(session, delivery.webhook_id, outcome, now)
+
+
+# Every outcome of a batch in one statement (one round trip instead of one per row),
+# each row only while its lease is still ours: the same attempt, leased by this worker.
+_OUTCOME_COLUMNS = ("ids", "attempts", "statuses", "next_at", "errors", "codes", "latencies")
+_RECORD_OUTCOMES = text(
+    """
+    UPDATE notification_deliveries AS d
+    SET status = v.status,
+        next_attempt_at = coalesce(v.next_attempt_at, d.next_attempt_at),
+        delivered_at = CASE WHEN v.status = 'delivered' THEN :now ELSE d.delivered_at END,
+        last_error = v.last_error,
+        response_code = v.response_code,
+        latency_ms = v.latency_ms,
+        lease_expires_at = NULL,
+        leased_by = NULL,
+        updated_at = :now
+    FROM unnest(
+        CAST(:ids AS bigint[]), CAST(:attempts AS integer[]), CAST(:statuses AS text[]),
+        CAST(:next_at AS timestamptz[]), CAST(:errors AS text[]), CAST(:codes AS integer[]),
+        CAST(:latencies AS integer[])
+    ) AS v(id, attempts, status, next_attempt_at, last_error, response_code, latency_ms)
+    WHERE d.id = v.id
+      AND d.attempts = v.attempts
+      AND d.leased_by = :me
+      AND d.status = 'sending'
+    RETURNING d.id
+    """
+)
+
+
+def _message_ids(delivery: NotificationDelivery) -> list[int]:
+    return [
+        int(n["data"]["message_id"])
+        for n in delivery.payload.get("notices", [])
+        if n.get("kind") == "message.created" and "message_id" in (n.get("data") or {})
+    ]
+
+
+def _outcome_row(
+    delivery: NotificationDelivery, outcome: Outcome, latency_ms: int, now: datetime
+) -> dict[str, object]:
+    """One delivery's outcome as a row of _RECORD_OUTCOMES's columns."""
+    status, next_at, error = DeliveryStatus.DELIVERED, None, None
+    if not outcome.delivered:
+        error = outcome.error
+        if outcome.permanent or delivery.attempts >= delivery.max_attempts:
+            status = DeliveryStatus.DEAD
+        else:
+            attempt = attempt_in_round(delivery.channel, delivery.attempts, delivery.max_attempts)
+            delay = next_delay(delivery.channel, attempt, outcome.retry_after_seconds)
+            status, next_at = DeliveryStatus.PENDING, now + timedelta(seconds=delay)
+    return {
+        "ids": delivery.id,
+        "attempts": delivery.attempts,
+        "statuses": status.value,
+        "next_at": next_at,
+        "errors": error,
+        "codes": outcome.response_code,
+        "latencies": latency_ms,
+    }

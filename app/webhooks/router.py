@@ -57,7 +57,10 @@ async def create_webhook(
     policy: Policy,
     data: WebhookCreate,
 ) -> JSONResponse:
-    """Subscribe a URL to timeline events. The response carries the signing secret."""
+    """Subscribe a URL to timeline events. The response carries the signing secret.
+
+    Internal events (internal notes, field and priority changes) are sent only to an
+    endpoint created or updated with `include_internal: true`."""
     endpoint = await service.create_webhook(session, admin, data, policy)
     return await idempotency.respond(
         WebhookWithSecret.model_validate(endpoint),

@@ -45,9 +45,18 @@ EventKinds = Annotated[
     Field(
         min_length=1,
         max_length=50,
-        description='Timeline event kinds to receive, or ["*"] for every kind.',
+        description='Timeline event kinds to receive, or ["*"] for every kind. Internal '
+        "events (internal notes, field and priority changes) are sent only when "
+        "include_internal is true.",
     ),
 ]
+INTERNAL_DESCRIPTION = (
+    "Also send internal events of the subscribed kinds: internal notes (message.created "
+    "with visibility internal), ticket.updated, ticket.priority_changed and other events "
+    "customers never see. Off by default: turn it on only for an integration trusted with "
+    "what agents write to each other."
+)
+IncludeInternal = Annotated[bool, Field(description=INTERNAL_DESCRIPTION)]
 
 
 def _unique_kinds(kinds: list[SubscribedKind] | None) -> list[SubscribedKind] | None:
@@ -61,6 +70,7 @@ class _Input(BaseModel):
 class WebhookCreate(_Input):
     url: WebhookUrl
     event_kinds: EventKinds
+    include_internal: IncludeInternal = False
     description: Description | None = None
 
     _dedupe = field_validator("event_kinds")(_unique_kinds)
@@ -72,13 +82,14 @@ class WebhookUpdate(_Input):
 
     url: WebhookUrl | None = None
     event_kinds: EventKinds | None = None
+    include_internal: IncludeInternal | None = None
     description: Description | None = None
     active: bool | None = None
 
     _dedupe = field_validator("event_kinds")(_unique_kinds)
 
 
-NOT_NULLABLE_FIELDS = frozenset({"url", "event_kinds", "active"})
+NOT_NULLABLE_FIELDS = frozenset({"url", "event_kinds", "include_internal", "active"})
 
 
 class WebhookOut(BaseModel):
@@ -88,6 +99,7 @@ class WebhookOut(BaseModel):
     url: str
     description: str | None
     event_kinds: list[str]
+    include_internal: IncludeInternal
     active: bool
     disabled_reason: str | None = Field(description="Why it was disabled, while it is.")
     failing_since: datetime | None = Field(

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound, UnprocessableEntity
 from app.models import DeliveryStatus, NotificationDelivery, User, WebhookEndpoint
-from app.notifications.outbox import WEBHOOK_ATTEMPTS
-from app.notifications.worker import OUTBOX_CHANNEL
+from app.notifications.retry import attempts_per_round
+from app.notifications.worker import wake_workers
 from app.webhooks.schemas import NOT_NULLABLE_FIELDS, WebhookCreate, WebhookUpdate
 from app.webhooks.targets import TargetError, TargetPolicy, vet_target
 
@@ -50,6 +50,7 @@ async def create_webhook(
         description=data.description,
         secret=new_secret(),
         event_kinds=[str(kind) for kind in data.event_kinds],
+        include_internal=data.include_internal,
         active=True,
         created_by_id=admin.id,
         created_at=now,
@@ -94,6 +95,8 @@ async def update_webhook(
         endpoint.url = changes["url"]
     if "event_kinds" in changes:
         endpoint.event_kinds = [str(kind) for kind in changes["event_kinds"]]
+    if "include_internal" in changes:
+        endpoint.include_internal = changes["include_internal"]
     if "description" in changes:
         endpoint.description = changes["description"]
     if changes.get("active") is True and not endpoint.active:
@@ -186,11 +189,9 @@ async def redeliver(
         raise Conflict(f"Webhook {webhook_id} is disabled; enable it first (active: true).")
     now = datetime.now(UTC)
     delivery.status = DeliveryStatus.PENDING
-    delivery.max_attempts = delivery.attempts + WEBHOOK_ATTEMPTS
+    delivery.max_attempts = delivery.attempts + attempts_per_round(delivery.channel)
     delivery.next_attempt_at = now
     delivery.updated_at = now
     await session.flush()
-    # Workers wake on new rows by trigger; a row made due again needs its own nudge,
-    # which PostgreSQL sends only if this transaction commits.
-    await session.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
+    await wake_workers(session)
     return delivery

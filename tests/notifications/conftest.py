@@ -27,8 +27,19 @@ class RecordingHandler:
 
     messages: list[EmailMessage] = field(default_factory=list)
     refuse: bool = False
+    delay: float = 0.0  # seconds before accepting each message
+    sessions: int = 0  # SMTP connections that said EHLO
+
+    async def handle_EHLO(  # noqa: N802
+        self, _server: Any, session: Any, _envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        self.sessions += 1
+        return responses
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.refuse:
             return "451 4.3.0 try again later"
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -44,18 +55,27 @@ class RecordingHandler:
 class SmtpServer:
     handler: RecordingHandler
     port: int
+    controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        """The server goes away: open connections are dropped, new ones refused."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
 
 @pytest.fixture
 def smtp_server() -> Any:
-    handler = RecordingHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    server = SmtpServer(RecordingHandler(), free_port())
+    server.start()
     try:
-        yield SmtpServer(handler, port)
+        yield server
     finally:
-        controller.stop()
+        server.stop()
 
 
 @pytest.fixture
