@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -37,7 +37,7 @@ from app.errors import BadRequest
 from app.events.schemas import LastAction, OwnerChange
 from app.events.summaries import summarize
 from app.live.position import SNAPSHOT_XMIN, events_cursor, position_at
-from app.models import Team, Ticket, TicketEvent, User
+from app.models import Role, Team, Ticket, TicketEvent, User
 from app.sla.policy import breached_at
 from app.tickets.schemas import PersonRef, RequesterRef, SlaOut, TicketFilters, TicketOut
 from app.tickets.visibility import sees_internal, ticket_clause
@@ -101,7 +101,31 @@ def _literal_limit(limit: int) -> ColumnElement[int]:
     return bindparam(None, limit, type_=Integer, literal_execute=True)
 
 
-def _details(viewer: User) -> Select[Any]:
+def _details(viewer: User) -> tuple[Select[Any], Select[Any]]:
+    """The details statement for this kind of viewer, built once and reused: building
+    and hashing (the cache key of) a 32-column, 7-relation select cost ~0.8 ms of
+    Python per request, more than the rest of a GET's SQL work together."""
+    staff = sees_internal(viewer)
+    key = (viewer.role, staff)
+    statements = _DETAILS.get(key)
+    if statements is None:
+        # The viewer's id enters as a parameter (`viewer_id`), so one statement serves
+        # every viewer of this role; the rule itself stays ticket_clause's.
+        template = User(role=viewer.role)
+        template.id = cast(int, bindparam("viewer_id", type_=BigInteger))
+        query = _build_details(template)
+        statements = (
+            query.add_columns(SNAPSHOT_XMIN).where(Ticket.id == bindparam("ticket_id")),
+            query.where(Ticket.id == func.any(bindparam("ids", type_=ARRAY(BigInteger)))),
+        )
+        _DETAILS[key] = statements
+    return statements
+
+
+_DETAILS: dict[tuple[Role, bool], tuple[Select[Any], Select[Any]]] = {}
+
+
+def _build_details(viewer: User) -> Select[Any]:
     last_event_id = Ticket.last_event_id if sees_internal(viewer) else Ticket.last_public_event_id
     return (
         select(*_DETAIL_COLUMNS)
@@ -180,8 +204,10 @@ async def read_ticket_at(
 ) -> tuple[TicketOut | None, str | None]:
     """The ticket and the X-Events-Cursor of the same statement (None when not found)."""
     connection = await session.connection()
-    query = _details(viewer).add_columns(SNAPSHOT_XMIN).where(Ticket.id == ticket_id)
-    row = (await connection.execute(query)).first()
+    query = _details(viewer)[0]
+    row = (
+        await connection.execute(query, {"ticket_id": ticket_id, "viewer_id": viewer.id})
+    ).first()
     if row is None:
         return None, None
     return present(row, datetime.now(UTC)), position_at(row._mapping["snapshot_xmin"])
@@ -316,9 +342,6 @@ def _position(cursor: str) -> tuple[datetime, int]:
         raise BadRequest("The cursor is not valid; start again without one.") from None
 
 
-_IDS = bindparam("ids", type_=ARRAY(BigInteger))
-
-
 async def list_tickets(
     session: AsyncSession,
     viewer: User,
@@ -343,10 +366,9 @@ async def list_tickets(
     events_position = await events_cursor(session) if xmin is None else position_at(xmin)
     items: list[TicketOut] = []
     if keys:
-        query = _details(viewer).where(Ticket.id == func.any(_IDS))
-        rows: Sequence[Row[Any]] = (
-            await connection.execute(query, {"ids": [key[0] for key in keys]})
-        ).all()
+        query = _details(viewer)[1]
+        params = {"ids": [key[0] for key in keys], "viewer_id": viewer.id}
+        rows: Sequence[Row[Any]] = (await connection.execute(query, params)).all()
         now = datetime.now(UTC)
         by_id = {row._mapping["id"]: row for row in rows}
         # A ticket of the page could only be missing if it was deleted in between.
