@@ -47,11 +47,11 @@ class _StubSession:
         return self
 
     async def scalar(self, statement: Any) -> int:
-        self.statements.append(statement)
+        self.statements.append((statement, {}))
         return 1
 
     async def execute(self, statement: Any, params: Any = None) -> Any:
-        self.statements.append(statement)
+        self.statements.append((statement, params or {}))
 
         class _Rows:
             def all(self) -> list[Any]:
@@ -63,13 +63,16 @@ class _StubSession:
         return _Rows()
 
 
-def _compile(statement: Any) -> CapturedQuery:
+def _compile(captured: tuple[Any, dict[str, Any]]) -> CapturedQuery:
     from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 
+    statement, values = captured
     compiled = statement.compile(
         dialect=asyncpg_dialect.dialect(), compile_kwargs={"render_postcompile": True}
     )
-    params = [compiled.params[name] for name in compiled.positiontup]
+    # Values the repository passes at execution (the reused statements' parameters).
+    bound = compiled.construct_params(values)
+    params = [bound[name] for name in compiled.positiontup]
     params = [p.value if isinstance(p, Enum) else p for p in params]
     return CapturedQuery(sql=str(compiled), params=params)
 
