@@ -38,7 +38,8 @@ class CapturedQuery:
 
 
 class _StubSession:
-    """Records the statement the repository would execute; returns no rows."""
+    """Records the statement the repository would execute; returns no tickets (a page's
+    keys come with their snapshot's xmin even when empty: one row of NULL keys)."""
 
     def __init__(self) -> None:
         self.statements: list[Any] = []
@@ -52,10 +53,11 @@ class _StubSession:
 
     async def execute(self, statement: Any, params: Any = None) -> Any:
         self.statements.append((statement, params or {}))
+        empty_page = [(1, None, None)] if "snapshot_xmin" in statement.selected_columns else []
 
         class _Rows:
             def all(self) -> list[Any]:
-                return []
+                return empty_page
 
             def first(self) -> None:
                 return None

@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -36,7 +37,7 @@ from app.common.pagination import decode_cursor, encode_cursor
 from app.errors import BadRequest
 from app.events.schemas import LastAction, OwnerChange
 from app.events.summaries import summarize
-from app.live.position import SNAPSHOT_XMIN, events_cursor, position_at
+from app.live.position import SNAPSHOT_XMIN, position_at
 from app.models import Role, Team, Ticket, TicketEvent, User
 from app.sla.policy import breached_at
 from app.tickets.schemas import PersonRef, RequesterRef, SlaOut, TicketFilters, TicketOut
@@ -254,12 +255,23 @@ _NEWEST_FIRST = (Ticket.updated_at.desc(), Ticket.id.desc())
 _Key = tuple[int, datetime]
 # The snapshot of the first statement a list runs, as a column of that statement: the
 # rows it returns (and any later statement's) reflect every transaction below it.
-_KeysWithXmin = tuple[list[_Key], int | None]
+_KeysWithXmin = tuple[list[_Key], int]
 
 
 async def _keys(connection: AsyncConnection, query: Select[Any, Any]) -> _KeysWithXmin:
-    rows = (await connection.execute(query.add_columns(SNAPSHOT_XMIN))).all()
-    return [(row[0], row[1]) for row in rows], (rows[0][-1] if rows else None)
+    # Joined to a one-row snapshot so that an empty page still brings its xmin: one
+    # taken by a later statement could skip what committed in between.
+    page = query.subquery("page")
+    snapshot = select(SNAPSHOT_XMIN).subquery("snapshot")
+    rows = (
+        await connection.execute(
+            select(snapshot.c.snapshot_xmin, page.c.id, page.c.updated_at)
+            .select_from(snapshot.outerjoin(page, true()))
+            .order_by(page.c.updated_at.desc(), page.c.id.desc())
+        )
+    ).all()
+    keys = [(row[1], row[2]) for row in rows if row[1] is not None]
+    return keys, rows[0][0]
 
 
 async def _page_keys(
@@ -363,7 +375,7 @@ async def list_tickets(
         keys, xmin = await _search_keys(connection, where, viewer, filters.q, search_config, limit)
     else:
         keys, xmin = await _page_keys(connection, where, limit)
-    events_position = await events_cursor(session) if xmin is None else position_at(xmin)
+    events_position = position_at(xmin)
     items: list[TicketOut] = []
     if keys:
         query = _details(viewer)[1]
