@@ -34,7 +34,10 @@ class Settings(BaseSettings):
         description="Local state: the embedded PostgreSQL cluster, the file mailbox.",
     )
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    # Sized to the requests one process serves at once (plus its background tasks):
+    # an overflow connection is closed when returned, and the next one pays a backend
+    # fork, cold catalog caches and re-planning of every statement.
+    db_pool_size: int = Field(default=20, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     rate_limit_per_minute: int = Field(
         default=1200, ge=1, description="Requests per token per minute, per process."
@@ -43,6 +46,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     token_touch_interval_seconds: int = Field(
         default=60, ge=0, description="How stale last_used_at may get before it is written."
+    )
+    token_cache_seconds: float = Field(
+        default=5,
+        ge=0,
+        description="How long a process reuses a token lookup; changes to the token or its "
+        "user end it at once (0: look up every request).",
     )
     search_config: str = Field(
         default="simple",

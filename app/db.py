@@ -16,13 +16,21 @@ from sqlalchemy.ext.asyncio import (
 
 from app.config import Settings
 
+# Connections older than this are replaced at checkout: a slow turnover that also
+# bounds each backend's memory (plan and catalog caches) and outlives no firewall.
+POOL_RECYCLE_SECONDS = 1800
+
 
 def create_engine(settings: Settings, url: str) -> AsyncEngine:
+    # No pool_pre_ping: it cost a round trip per request. A connection that died (the
+    # server restarted) fails its first statement instead; SQLAlchemy then discards
+    # every pooled connection older than that moment, so one request per process gets
+    # a 503 (app/errors.py) and the next ones reconnect.
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        pool_recycle=POOL_RECYCLE_SECONDS,
         connect_args={"server_settings": {"application_name": "helpdesk"}},
     )
 

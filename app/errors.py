@@ -212,6 +212,18 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
             title="Conflict",
             detail="The change conflicts with existing data.",
         )
+    if exc.connection_invalidated:
+        # The connection died under us (a database restart, a failover): the pool has
+        # already dropped it and its siblings, so a retry gets a fresh one.
+        logger.warning("database connection lost: %s", exc.orig)
+        return problem_response(
+            request,
+            status=503,
+            type_slug="database-unavailable",
+            title="Database unavailable",
+            detail="The connection to the database was lost; retry the request.",
+            headers={"Retry-After": "1"},
+        )
     if sqlstate in {"40001", "40P01"}:  # serialization failure, deadlock
         return problem_response(
             request,

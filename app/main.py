@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app import embedded_db
+from app.auth.cache import TokenCache
 from app.auth.rate_limit import RateLimiter
 from app.auth.router import router as tokens_router
 from app.common.openapi import use_problem_media_type
@@ -25,7 +27,7 @@ from app.config import Settings, get_settings
 from app.continuity.router import router as continuity_router
 from app.continuity.scheduler import ContinuityScheduler
 from app.conversations.router import router as conversations_router
-from app.db import create_engine, create_sessionmaker
+from app.db import asyncpg_connect_args, create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.events.router import router as events_router
 from app.feedback.router import router as feedback_router
@@ -75,6 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = EventHub(url, engine, settings.live_poll_interval_seconds)
         app.state.hub = hub
         await hub.start()
+        credentials = asyncio.create_task(
+            app.state.token_cache.listen(asyncpg_connect_args(url)), name="credentials-listener"
+        )
         workers = running_workers(
             settings, app.state.sessionmaker, url, settings.notification_workers
         )
@@ -102,6 +107,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 workers=settings.continuity_workers,
             )
             scheduler_task = asyncio.create_task(scheduler.run(), name="continuity-scheduler")
+        # Everything built so far lives as long as the process: moved out of the
+        # collector's sight, a full collection no longer walks it (~150,000 objects,
+        # 80 ms with the request waiting: the p99 of a page read at two clients).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -115,6 +125,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await sla_watcher
             await workers.__aexit__(None, None, None)
             await hub.stop()
+            credentials.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await credentials
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
@@ -131,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     install_feedback(app, settings)
 

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
 
+from app.auth.cache import TOKEN_TOUCH, TokenCache
 from app.auth.rate_limit import RateLimiter
 from app.auth.tokens import hash_token
 from app.db import DbSession
@@ -30,43 +31,58 @@ async def current_user(
 ) -> User:
     if credentials is None or not credentials.credentials:
         raise Unauthorized()
-    row = (
-        await session.execute(
-            select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == hash_token(credentials.credentials))
-        )
-    ).one_or_none()
+    token_hash = hash_token(credentials.credentials)
+    cache: TokenCache = request.app.state.token_cache
     now = datetime.now(UTC)
-    if row is None:
-        raise Unauthorized("The token is not valid.")
-    token, user = row
-    if not user.active:
-        raise Unauthorized("The user of this token has been deactivated.")
-    if token.revoked_at is not None:
-        raise Unauthorized("The token has been revoked.")
-    if token.expires_at is not None and token.expires_at <= now:
+    cached = cache.get(token_hash)
+    if cached is None:
+        generation = cache.generation
+        row = (
+            await session.execute(
+                select(ApiToken, User)
+                .join(User, User.id == ApiToken.user_id)
+                .where(ApiToken.token_hash == token_hash)
+            )
+        ).one_or_none()
+        if row is None:
+            raise Unauthorized("The token is not valid.")
+        token, user = row
+        if not user.active:
+            raise Unauthorized("The user of this token has been deactivated.")
+        if token.revoked_at is not None:
+            raise Unauthorized("The token has been revoked.")
+        cache.put(token_hash, token, user, generation)
+        token_id, expires_at, last_used_at = token.id, token.expires_at, token.last_used_at
+    else:
+        # Only valid tokens of active users are cached, and a change forgets them.
+        user = await session.merge(cached.user, load=False)
+        token_id, expires_at, last_used_at = cached.token_id, cached.expires_at, cached.last_used_at
+    if expires_at is not None and expires_at <= now:
         raise Unauthorized("The token has expired.")
 
     limiter: RateLimiter = request.app.state.rate_limiter
-    retry_after = limiter.acquire(token.id)
+    retry_after = limiter.acquire(token_id)
     if retry_after is not None:
         raise TooManyRequests(retry_after)
 
     touch_interval = timedelta(seconds=request.app.state.settings.token_touch_interval_seconds)
-    if token.last_used_at is None or now - token.last_used_at >= touch_interval:
+    if last_used_at is None or now - last_used_at >= touch_interval:
         # Written at most once per interval: a write on every read would cost more than
         # the precision is worth.
         # SKIP LOCKED: if a concurrent request on this token is already writing it, this
         # one skips the write instead of queueing behind that request's transaction.
         unlocked = (
-            select(ApiToken.id).where(ApiToken.id == token.id).with_for_update(skip_locked=True)
+            select(ApiToken.id).where(ApiToken.id == token_id).with_for_update(skip_locked=True)
         )
         await session.execute(
             update(ApiToken)
             .where(ApiToken.id.in_(unlocked.scalar_subquery()))
-            .values(last_used_at=now)
+            .values(last_used_at=now),
+            execution_options={TOKEN_TOUCH: True},
         )
+        if cached is not None:
+            # This process has written it: its next requests need not try again.
+            cached.last_used_at = now
     request.state.user_id = user.id
     return user
 

@@ -16,7 +16,6 @@ from app.db import DbSession
 from app.errors import NotFound, UnprocessableEntity
 from app.idempotency.guard import IdempotencyGuard
 from app.live.cursor import EVENTS_CURSOR_HEADER
-from app.live.position import events_cursor
 from app.models import Channel, Priority, Role, TicketStatus, User
 from app.tickets import repository, service
 from app.tickets.concurrency import etag
@@ -108,7 +107,6 @@ async def list_tickets(
 ) -> Page[TicketOut]:
     """Tickets the caller may see, newest activity first. `q` searches subject,
     description and messages (customers: only what they can read)."""
-    response.headers[EVENTS_CURSOR_HEADER] = await events_cursor(session)
     filters = TicketFilters(
         status=status or [],
         owner_id=owner_id,
@@ -121,9 +119,10 @@ async def list_tickets(
         q=q,
         updated_since=updated_since,
     )
-    items, next_cursor = await repository.list_tickets(
+    items, next_cursor, position = await repository.list_tickets(
         session, viewer, filters, limit=limit, cursor=cursor, search_config=_search_config(request)
     )
+    response.headers[EVENTS_CURSOR_HEADER] = position
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -135,8 +134,10 @@ async def get_ticket(
     response: Response,
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> TicketOut:
-    response.headers[EVENTS_CURSOR_HEADER] = await events_cursor(session)
-    ticket = await _read(session, viewer, ticket_id)
+    ticket, position = await repository.read_ticket_at(session, viewer, ticket_id)
+    if ticket is None or position is None:
+        raise NotFound(f"Ticket {ticket_id} does not exist.")
+    response.headers[EVENTS_CURSOR_HEADER] = position
     if if_none_match is not None and etag(ticket.version) in if_none_match:
         raise _NotModified(etag(ticket.version))
     return _with_etag(ticket, response)
