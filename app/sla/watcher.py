@@ -154,9 +154,6 @@ async def raise_alerts(session: AsyncSession, now: datetime, warning_ratio: floa
     """One batch: record the alerts due, in the caller's transaction."""
     if not await session.scalar(select(func.pg_try_advisory_xact_lock(WATCHER_LOCK))):
         return Batch(0, more=False)  # another process is on it
-    # The planner's estimate for this query is high enough to compile it with JIT, which
-    # takes ~0.7 s to save nothing on a scan of a few thousand index entries.
-    await session.execute(text("SET LOCAL jit = off"))
     dues = await alerts_due(session, now, warning_ratio, BATCH_SIZE)
     tickets = {
         ticket.id: ticket

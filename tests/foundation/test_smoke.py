@@ -1,4 +1,6 @@
 from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.factories import Actors
 
@@ -8,3 +10,10 @@ async def test_me_returns_the_caller(client: AsyncClient, actors: Actors) -> Non
     response = await client.get("/api/v1/me", headers=admin.headers)
     assert response.status_code == 200, response.text
     assert response.json()["email"] == admin.email
+
+
+async def test_service_connections_never_compile_plans_with_jit(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessionmaker() as session:
+        assert await session.scalar(text("SHOW jit")) == "off"
