@@ -31,7 +31,12 @@ async def _file(client: AsyncClient, agent: Actor, customer: Actor) -> int:
 
 
 async def _set_clock(
-    sessionmaker: Maker, ticket_id: int, *, age: timedelta, first: timedelta, resolve: timedelta
+    sessionmaker: Maker,
+    ticket_id: int,
+    *,
+    age: timedelta,
+    first: timedelta,
+    resolve: timedelta = timedelta(days=1),
 ) -> None:
     """Make the ticket `age` old, with its targets that long after its creation."""
     created = datetime.now(UTC) - age
@@ -47,6 +52,11 @@ async def _set_clock(
         )
 
 
+async def _first_response_missed(sessionmaker: Maker, ticket_id: int) -> None:
+    """Filed two hours ago, with an hour to the first response: missed an hour ago."""
+    await _set_clock(sessionmaker, ticket_id, age=timedelta(hours=2), first=timedelta(hours=1))
+
+
 async def _sla_events(client: AsyncClient, viewer: Actor, ticket_id: int) -> list[dict[str, Any]]:
     response = await client.get(f"{API}/tickets/{ticket_id}/events", headers=viewer.headers)
     assert response.status_code == 200, response.text
@@ -59,8 +69,8 @@ async def test_a_target_almost_due_warns_and_a_missed_one_breaches_once(
     agent, customer = await actors.agent(), await actors.customer()
     ticket_id = await _file(client, agent, customer)
     # 50 of 60 minutes to the first response gone: past the 80% mark, not yet due.
-    hour, day = timedelta(hours=1), timedelta(days=1)
-    await _set_clock(sessionmaker, ticket_id, age=timedelta(minutes=50), first=hour, resolve=day)
+    hour = timedelta(hours=1)
+    await _set_clock(sessionmaker, ticket_id, age=timedelta(minutes=50), first=hour)
 
     assert await raise_all(sessionmaker, RATIO) == 1
     [warning] = await _sla_events(client, agent, ticket_id)
@@ -69,7 +79,7 @@ async def test_a_target_almost_due_warns_and_a_missed_one_breaches_once(
     assert warning["actor"] is None
     assert warning["data"]["target"] == "first_response"
 
-    await _set_clock(sessionmaker, ticket_id, age=timedelta(minutes=70), first=hour, resolve=day)
+    await _set_clock(sessionmaker, ticket_id, age=timedelta(minutes=70), first=hour)
     assert await raise_all(sessionmaker, RATIO) == 1
     assert await raise_all(sessionmaker, RATIO) == 0  # nothing twice
 
@@ -84,11 +94,7 @@ async def test_a_target_with_most_of_its_time_left_is_left_alone(
     ticket_id = await _file(client, agent, customer)  # medium priority: 4 h to respond
     # 2 h left: more than the last 20% (48 min) of those 4 hours.
     await _set_clock(
-        sessionmaker,
-        ticket_id,
-        age=timedelta(minutes=10),
-        first=timedelta(minutes=130),
-        resolve=timedelta(days=1),
+        sessionmaker, ticket_id, age=timedelta(minutes=10), first=timedelta(minutes=130)
     )
 
     assert await raise_all(sessionmaker, RATIO) == 0
@@ -99,13 +105,7 @@ async def test_customers_never_see_sla_events(
 ) -> None:
     agent, customer = await actors.agent(), await actors.customer()
     ticket_id = await _file(client, agent, customer)
-    await _set_clock(
-        sessionmaker,
-        ticket_id,
-        age=timedelta(hours=2),
-        first=timedelta(hours=1),
-        resolve=timedelta(days=1),
-    )
+    await _first_response_missed(sessionmaker, ticket_id)
     before = (await client.get(f"{API}/tickets/{ticket_id}", headers=customer.headers)).json()
 
     assert await raise_all(sessionmaker, RATIO) == 1
@@ -130,13 +130,7 @@ async def test_an_answered_ticket_does_not_breach_its_first_response_target(
         headers=agent.headers,
     )
     assert reply.status_code == 201, reply.text
-    await _set_clock(
-        sessionmaker,
-        ticket_id,
-        age=timedelta(hours=2),
-        first=timedelta(hours=1),
-        resolve=timedelta(days=1),
-    )
+    await _first_response_missed(sessionmaker, ticket_id)
 
     assert await raise_all(sessionmaker, RATIO) == 0
     assert await _sla_events(client, agent, ticket_id) == []
@@ -152,13 +146,7 @@ async def test_a_resolved_ticket_is_not_watched(
             f"{API}/tickets/{ticket_id}/status", json={"status": status}, headers=agent.headers
         )
         assert moved.status_code == 200, moved.text
-    await _set_clock(
-        sessionmaker,
-        ticket_id,
-        age=timedelta(days=3),
-        first=timedelta(hours=1),
-        resolve=timedelta(days=1),
-    )
+    await _set_clock(sessionmaker, ticket_id, age=timedelta(days=3), first=timedelta(hours=1))
 
     assert await raise_all(sessionmaker, RATIO) == 0
 
@@ -178,13 +166,7 @@ async def test_the_owner_is_told_about_a_breach(
         headers=supervisor.headers,
     )
     assert assigned.status_code == 200, assigned.text
-    await _set_clock(
-        sessionmaker,
-        ticket_id,
-        age=timedelta(hours=2),
-        first=timedelta(hours=1),
-        resolve=timedelta(days=1),
-    )
+    await _first_response_missed(sessionmaker, ticket_id)
     async with sessionmaker() as session:
         before = set(
             await session.scalars(
@@ -226,22 +208,10 @@ async def test_a_changed_priority_moves_the_target_and_it_is_watched_anew(
 ) -> None:
     agent, customer = await actors.agent(), await actors.customer()
     ticket_id = await _file(client, agent, customer)
-    await _set_clock(
-        sessionmaker,
-        ticket_id,
-        age=timedelta(hours=2),
-        first=timedelta(hours=1),
-        resolve=timedelta(days=1),
-    )
+    await _first_response_missed(sessionmaker, ticket_id)
     assert await raise_all(sessionmaker, RATIO) == 1
     # A new target (as a priority change sets), missed again: a breach of the new target.
-    await _set_clock(
-        sessionmaker,
-        ticket_id,
-        age=timedelta(hours=2),
-        first=timedelta(minutes=90),
-        resolve=timedelta(days=1),
-    )
+    await _set_clock(sessionmaker, ticket_id, age=timedelta(hours=2), first=timedelta(minutes=90))
 
     assert await raise_all(sessionmaker, RATIO) == 1
     breaches = await _sla_events(client, agent, ticket_id)
@@ -255,13 +225,7 @@ async def test_watchers_racing_in_several_processes_raise_each_alert_once(
     agent, customer = await actors.agent(), await actors.customer()
     ids = [await _file(client, agent, customer) for _ in range(5)]
     for ticket_id in ids:
-        await _set_clock(
-            sessionmaker,
-            ticket_id,
-            age=timedelta(hours=2),
-            first=timedelta(hours=1),
-            resolve=timedelta(days=1),
-        )
+        await _first_response_missed(sessionmaker, ticket_id)
 
     counts = await asyncio.gather(*(raise_all(sessionmaker, RATIO) for _ in range(4)))
 
