@@ -155,6 +155,8 @@ async def raise_alerts(session: AsyncSession, now: datetime, warning_ratio: floa
     if not await session.scalar(select(func.pg_try_advisory_xact_lock(WATCHER_LOCK))):
         return Batch(0, more=False)  # another process is on it
     dues = await alerts_due(session, now, warning_ratio, BATCH_SIZE)
+    if not dues:
+        return Batch(0, more=False)
     tickets = {
         ticket.id: ticket
         for ticket in await session.scalars(
