@@ -19,33 +19,18 @@ from pydantic import (
 from app.common.types import Id, Name, Phone, reject_nul
 from app.events.schemas import ActorOut
 from app.models import Channel, FeedbackKind, FeedbackStatus, SurveyAnswerVia
-from app.tickets.schemas import Category, PersonRef, RequesterRef, Tag
+from app.tickets.schemas import Category, Note, PersonRef, RequesterRef, Tags
 
 MIN_RATING, MAX_RATING = 1, 5
 
 Rating = Annotated[int, Field(ge=MIN_RATING, le=MAX_RATING, description="1 (poor) to 5 (great)")]
-Comment = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
-    AfterValidator(reject_nul),
-]
+Comment = Note
 FeedbackBody = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000),
     AfterValidator(reject_nul),
 ]
-PublicResponse = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
-    AfterValidator(reject_nul),
-]
-
-
-def _unique_tags(tags: list[str] | None) -> list[str] | None:
-    return None if tags is None else list(dict.fromkeys(tags))
-
-
-Tags = Annotated[list[Tag], Field(max_length=20), AfterValidator(_unique_tags)]
+PublicResponse = Note
 
 
 class _Input(BaseModel):

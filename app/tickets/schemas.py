@@ -38,7 +38,13 @@ Tag = Annotated[
     StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50),
     AfterValidator(reject_nul),
 ]
-Tags = Annotated[list[Tag], Field(max_length=20)]
+
+
+def _unique_tags(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+Tags = Annotated[list[Tag], Field(max_length=20), AfterValidator(_unique_tags)]
 Note = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
@@ -49,10 +55,6 @@ ExternalRef = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     AfterValidator(reject_nul),
 ]
-
-
-def _unique_tags(tags: list[str] | None) -> list[str] | None:
-    return None if tags is None else list(dict.fromkeys(tags))
 
 
 class _Input(BaseModel):
@@ -74,7 +76,7 @@ class TicketCreate(_Input):
     urgency: Level = Level.MEDIUM
     impact: Level = Level.MEDIUM
     category: Category | None = None
-    tags: Annotated[Tags, AfterValidator(_unique_tags)] = Field(default_factory=list)
+    tags: Tags = Field(default_factory=list)
     team_id: Id | None = None
     requester_id: Id | None = Field(default=None, description="An existing user files the ticket")
     requester: RequesterIn | None = Field(
@@ -102,7 +104,7 @@ class TicketUpdate(_Input):
     urgency: Level | None = None
     impact: Level | None = None
     category: Category | None = Field(default=None, description="null clears it")
-    tags: Annotated[Tags | None, AfterValidator(_unique_tags)] = None
+    tags: Tags | None = None
     team_id: Id | None = Field(default=None, description="null clears it")
 
 
