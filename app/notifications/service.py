@@ -56,6 +56,12 @@ async def retry_delivery(session: AsyncSession, delivery_id: int) -> Notificatio
         endpoint = await session.get(WebhookEndpoint, delivery.webhook_id)
         if endpoint is None or not endpoint.active:
             raise Conflict("Its webhook endpoint is disabled; enable it first.")
+    return await send_again(session, delivery)
+
+
+async def send_again(session: AsyncSession, delivery: NotificationDelivery) -> NotificationDelivery:
+    """Due now, with a fresh round of attempts (its backoff starts again from the shortest
+    delay), and the workers woken at commit so it goes at once."""
     now = datetime.now(UTC)
     delivery.status = DeliveryStatus.PENDING
     delivery.max_attempts = delivery.attempts + attempts_per_round(delivery.channel)

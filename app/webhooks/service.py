@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound, UnprocessableEntity
 from app.models import DeliveryStatus, NotificationDelivery, User, WebhookEndpoint
-from app.notifications.retry import attempts_per_round
-from app.notifications.worker import wake_workers
+from app.notifications.service import send_again
 from app.webhooks.schemas import NOT_NULLABLE_FIELDS, WebhookCreate, WebhookUpdate
 from app.webhooks.targets import TargetError, TargetPolicy, vet_target
 
@@ -187,11 +186,4 @@ async def redeliver(
         )
     if not endpoint.active:
         raise Conflict(f"Webhook {webhook_id} is disabled; enable it first (active: true).")
-    now = datetime.now(UTC)
-    delivery.status = DeliveryStatus.PENDING
-    delivery.max_attempts = delivery.attempts + attempts_per_round(delivery.channel)
-    delivery.next_attempt_at = now
-    delivery.updated_at = now
-    await session.flush()
-    await wake_workers(session)
-    return delivery
+    return await send_again(session, delivery)
