@@ -15,12 +15,13 @@ import logging
 import os
 
 import app.continuity.wording  # noqa: F401 - registers how continuity notices read
+from app.common.periodic import every
 from app.config import Settings
 from app.continuity.scheduler import ContinuityScheduler
 from app.db import create_engine, create_sessionmaker
 from app.feedback.setup import configure as configure_feedback
 from app.notifications.setup import configure_outbox, running_workers
-from app.sla.watcher import watch
+from app.sla.watcher import raise_all
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,10 @@ async def run_background(settings: Settings, database_url: str) -> None:
         )
         tasks.append(asyncio.create_task(scheduler.run(), name="continuity-scheduler"))
     if settings.sla_watcher:
-        watcher = watch(
-            sessionmaker, settings.sla_check_interval_seconds, settings.sla_warning_ratio
+        watcher = every(
+            settings.sla_check_interval_seconds,
+            lambda: raise_all(sessionmaker, settings.sla_warning_ratio),
+            "the SLA watcher's pass",
         )
         tasks.append(asyncio.create_task(watcher, name="sla-watcher"))
     try:

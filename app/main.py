@@ -23,6 +23,7 @@ from app.auth.cache import TokenCache
 from app.auth.rate_limit import RateLimiter
 from app.auth.router import router as tokens_router
 from app.common.openapi import use_problem_media_type
+from app.common.periodic import every
 from app.config import Settings, get_settings
 from app.continuity.router import router as continuity_router
 from app.continuity.scheduler import ContinuityScheduler
@@ -33,7 +34,7 @@ from app.events.router import router as events_router
 from app.feedback.router import router as feedback_router
 from app.feedback.setup import install as install_feedback
 from app.health.router import router as health_router
-from app.idempotency.cleanup import purge_periodically
+from app.idempotency.cleanup import purge_expired
 from app.idempotency.guard import IdempotentReplay, replay_response
 from app.live.hub import EventHub
 from app.live.router import router as live_router
@@ -42,7 +43,7 @@ from app.migrations import head_revision
 from app.notifications.router import router as notifications_router
 from app.notifications.setup import configure_outbox, running_workers
 from app.people.router import router as people_router
-from app.sla.watcher import watch
+from app.sla.watcher import raise_all
 from app.tickets.router import _NotModified, not_modified
 from app.tickets.router import router as tickets_router
 from app.webhooks.router import router as webhooks_router
@@ -84,18 +85,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings, app.state.sessionmaker, url, settings.notification_workers
         )
         await workers.__aenter__()
-        purger = asyncio.create_task(
-            purge_periodically(app.state.sessionmaker, settings.idempotency_purge_interval_seconds)
-        )
-        sla_watcher = None
-        if settings.sla_watcher:
-            sla_watcher = asyncio.create_task(
-                watch(
-                    app.state.sessionmaker,
-                    settings.sla_check_interval_seconds,
-                    settings.sla_warning_ratio,
+        maker = app.state.sessionmaker
+        chores = [
+            asyncio.create_task(
+                every(
+                    settings.idempotency_purge_interval_seconds,
+                    lambda: purge_expired(maker),
+                    "purging expired idempotency records",
                 ),
-                name="sla-watcher",
+                name="idempotency-purger",
+            )
+        ]
+        if settings.sla_watcher:
+            chores.append(
+                asyncio.create_task(
+                    every(
+                        settings.sla_check_interval_seconds,
+                        lambda: raise_all(maker, settings.sla_warning_ratio),
+                        "the SLA watcher's pass",
+                    ),
+                    name="sla-watcher",
+                )
             )
         scheduler = None
         if settings.continuity_scheduler:
@@ -119,18 +129,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 scheduler_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await scheduler_task
-            if sla_watcher is not None:
-                sla_watcher.cancel()
+            for chore in chores:
+                chore.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await sla_watcher
+                    await chore
             await workers.__aexit__(None, None, None)
             await hub.stop()
             credentials.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await credentials
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
             await engine.dispose()
 
     app = FastAPI(

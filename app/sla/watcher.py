@@ -6,20 +6,18 @@ unanswered or unresolved. Each is an internal event, so it reaches the owner (or
 unowned, the team) and the agent consoles like any other change, and customers never
 see it.
 
-Every service process runs a watcher. A pass holds a transaction-level advisory lock,
-so passes never overlap; each alert is a row in `sla_alerts` written in the same
-transaction as its event, so an alert is raised once whatever crashes or retries
-happen; tickets someone is editing right now are skipped (SKIP LOCKED) and looked at
-again on the next pass. A breach also marks the ticket (`*_breached_for`), which takes it
-out of the watcher's indexes: old breaches cost nothing however many pile up. Raising an
-alert changes no field the API shows, so the ticket's version (the ETag agents send
-with If-Match) stays as it is.
+Any number of processes may run the watcher (`serve` runs it in its background child).
+A pass holds a transaction-level advisory lock, so passes never overlap; each alert is
+a row in `sla_alerts` written in the same transaction as its event, so an alert is
+raised once whatever crashes or retries happen; tickets someone is editing right now
+are skipped (SKIP LOCKED) and looked at again on the next pass. A breach also marks
+the ticket (`*_breached_for`), which takes it out of the watcher's indexes: old
+breaches cost nothing however many pile up. Raising an alert changes no field the API
+shows, so the ticket's version (the ETag agents send with If-Match) stays as it is.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -39,8 +37,6 @@ from app.models import (
     Visibility,
 )
 from app.sla.policy import targets
-
-logger = logging.getLogger(__name__)
 
 # Any fixed number, the same in every process: the key of a pass's lock.
 WATCHER_LOCK = 7_215_334_918_003
@@ -196,18 +192,6 @@ async def raise_alerts(session: AsyncSession, now: datetime, warning_ratio: floa
         )
         raised += 1
     return Batch(raised, more=len(dues) == BATCH_SIZE)
-
-
-async def watch(
-    sessionmaker: async_sessionmaker[AsyncSession], interval: float, warning_ratio: float
-) -> None:
-    """Until cancelled: every interval, raise whatever alerts have come due."""
-    while True:
-        try:
-            await raise_all(sessionmaker, warning_ratio)
-        except Exception:  # a failed pass is retried on the next tick
-            logger.exception("the SLA watcher's pass failed")
-        await asyncio.sleep(interval)
 
 
 async def raise_all(sessionmaker: async_sessionmaker[AsyncSession], warning_ratio: float) -> int:
