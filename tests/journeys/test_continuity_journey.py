@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import os
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -25,9 +23,9 @@ import httpx
 import pytest
 
 from tests import database
-from tests.live.conftest import free_port
+from tests.foundation.test_cli import helpdesk
+from tests.service_process import serving
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 API = "/api/v1"
 T = TypeVar("T")
 
@@ -49,30 +47,11 @@ class Service:
         return texts
 
 
-async def _run(*args: str, env: dict[str, str]) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.cli",
-        *args,
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, stderr.decode()
-    return stdout.decode()
-
-
 @pytest.fixture
 async def service(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Service, str]]:
     """The service on a database of its own, and an admin token."""
     url = await database.create_database(database_url)
-    port = free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
     env = {
-        **clean,
         "HELPDESK_DATABASE_URL": url,
         "HELPDESK_DATA_DIR": str(tmp_path),
         "HELPDESK_CONTINUITY_SCHEDULER_INTERVAL_SECONDS": "0.5",
@@ -81,39 +60,14 @@ async def service(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Serv
         "HELPDESK_NOTIFICATION_COALESCE_SECONDS": "0",
         "HELPDESK_LOG_LEVEL": "warning",
     }
-    output = await _run("create-admin", "--email", "boss@example.com", "--name", "Boss", env=env)
-    token = output.strip().splitlines()[-1]  # the last line is the token, alone
-    log = (tmp_path / "serve.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--no-migrate",
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-    base_url = f"http://127.0.0.1:{port}"
+    admin = await helpdesk("create-admin", "--email", "boss@example.com", "--name", "Boss", **env)
+    assert admin.code == 0, admin.stderr
+    token = admin.stdout.strip().splitlines()[-1]  # the last line is the token, alone
     try:
-        async with httpx.AsyncClient(base_url=base_url) as probe:
-            await _eventually(lambda: _ready(probe), within=30)
-        yield Service(base_url, tmp_path / "mailbox", url), token
+        async with serving(env, tmp_path / "serve.log") as base_url:
+            yield Service(base_url, tmp_path / "mailbox", url), token
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), timeout=30)
-        log.close()
         await database.drop_database(url)
-
-
-async def _ready(probe: httpx.AsyncClient) -> bool:
-    try:
-        return (await probe.get("/readyz")).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 async def _eventually(check: Callable[[], Awaitable[T]], within: float = 15) -> T:

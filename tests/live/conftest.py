@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,13 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from app.config import Settings
 from app.live.protocol import LiveWebSocketProtocol
 from app.main import create_app
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.service_process import free_port
 
 
 @dataclass
