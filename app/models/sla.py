@@ -44,21 +44,23 @@ class SlaAlert(Base):
 # What the watcher asks every interval, per priority: which tickets still waiting for an
 # answer (or a solution) have a target within reach, not yet flagged as missed. Tickets
 # whose current target was flagged drop out, so the backlog of old breaches costs nothing.
+# The watcher's queries repeat these predicates word for word, so the planner can use
+# the indexes.
 _WAITING = "status IN ('new', 'open', 'pending')"
+FIRST_RESPONSE_WATCHED = (
+    f"{_WAITING} AND first_response_at IS NULL "
+    "AND first_response_breached_for IS DISTINCT FROM first_response_due_at"
+)
+RESOLUTION_WATCHED = f"{_WAITING} AND resolution_breached_for IS DISTINCT FROM resolution_due_at"
 Index(
     "ix_tickets_first_response_watch",
     Ticket.priority,
     Ticket.first_response_due_at,
-    postgresql_where=text(
-        f"{_WAITING} AND first_response_at IS NULL "
-        "AND first_response_breached_for IS DISTINCT FROM first_response_due_at"
-    ),
+    postgresql_where=text(FIRST_RESPONSE_WATCHED),
 )
 Index(
     "ix_tickets_resolution_watch",
     Ticket.priority,
     Ticket.resolution_due_at,
-    postgresql_where=text(
-        f"{_WAITING} AND resolution_breached_for IS DISTINCT FROM resolution_due_at"
-    ),
+    postgresql_where=text(RESOLUTION_WATCHED),
 )

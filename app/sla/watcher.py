@@ -36,6 +36,7 @@ from app.models import (
     TicketStatus,
     Visibility,
 )
+from app.models.sla import FIRST_RESPONSE_WATCHED, RESOLUTION_WATCHED
 from app.sla.policy import targets
 
 # Any fixed number, the same in every process: the key of a pass's lock.
@@ -49,7 +50,7 @@ BATCH_SIZE = 100
 # as missed, from the two partial indexes of app/models/sla.py (the WHERE clauses repeat
 # their predicates so the planner can use them). Warnings already raised are skipped.
 _ALERTS_DUE = text(
-    """
+    f"""
     WITH window_by_priority AS (
         SELECT * FROM unnest(CAST(:priorities AS text[]), CAST(:first_windows AS float8[]),
                              CAST(:resolution_windows AS float8[]))
@@ -59,8 +60,7 @@ _ALERTS_DUE = text(
         FROM window_by_priority AS w CROSS JOIN LATERAL (
             SELECT id, first_response_due_at FROM tickets
             WHERE priority = w.priority
-              AND status IN ('new', 'open', 'pending') AND first_response_at IS NULL
-              AND first_response_breached_for IS DISTINCT FROM first_response_due_at
+              AND {FIRST_RESPONSE_WATCHED}
               AND first_response_due_at
                   <= CAST(:now AS timestamptz) + make_interval(secs => w.first_window)
         ) AS t
@@ -69,8 +69,7 @@ _ALERTS_DUE = text(
         FROM window_by_priority AS w CROSS JOIN LATERAL (
             SELECT id, resolution_due_at FROM tickets
             WHERE priority = w.priority
-              AND status IN ('new', 'open', 'pending')
-              AND resolution_breached_for IS DISTINCT FROM resolution_due_at
+              AND {RESOLUTION_WATCHED}
               AND resolution_due_at
                   <= CAST(:now AS timestamptz) + make_interval(secs => w.resolution_window)
         ) AS t
@@ -85,7 +84,7 @@ _ALERTS_DUE = text(
           AND alert.level = 'warning' AND alert.due_at = candidate.due_at)
     ORDER BY due_at, ticket_id
     LIMIT :limit
-    """
+    """  # noqa: S608 - the predicates are constants of app/models/sla.py, not input
 )
 
 
