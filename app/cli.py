@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import os
 import signal
@@ -265,9 +266,21 @@ def cmd_background(args: argparse.Namespace) -> None:
     url = _database_url(settings)
     _check_database(url)
     if args.nice:
-        os.nice(args.nice)
+        _lower_priority(args.nice)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     asyncio.run(run_background(settings, url))
+
+
+def _lower_priority(nice: int) -> None:
+    """Nice this process, and its scheduling group too. With autogroup scheduling (the
+    default on most Linux desktops and servers) each session is one group, groups share
+    the CPUs fairly whatever their processes' niceness, and this process leads its own
+    session: os.nice alone would still have it take a third of the CPUs away from the
+    API workers during a burst (measured: 26% of two cores). The group's niceness is set
+    through /proc/self/autogroup, where the kernel has it."""
+    os.nice(nice)
+    with contextlib.suppress(OSError):
+        Path("/proc/self/autogroup").write_text(str(nice))
 
 
 def cmd_openapi(args: argparse.Namespace) -> None:
