@@ -42,11 +42,14 @@ PRIORITY_WEIGHT: dict[Priority, int] = {
 }
 
 
-async def team_for_category(session: AsyncSession, category: str) -> int | None:
-    team_id: int | None = await session.scalar(
-        select(RoutingRule.team_id).where(RoutingRule.category == category)
+async def team_for_category(session: AsyncSession, category: str) -> Team | None:
+    """The team a category's routing rule sends tickets to (loaded: routing reads it)."""
+    team: Team | None = await session.scalar(
+        select(Team)
+        .join(RoutingRule, RoutingRule.team_id == Team.id)
+        .where(RoutingRule.category == category)
     )
-    return team_id
+    return team
 
 
 def _covers(category: str | None) -> ColumnElement[bool]:
@@ -101,6 +104,8 @@ class Router:
         self.now = now
         self._members: dict[tuple[int, str | None, bool], list[User]] = {}
         self._loads: dict[int, int] = {}
+        # Held here: the session's identity map keeps objects only while someone does.
+        self._teams: dict[int, Team | None] = {}
 
     async def loads(self, user_ids: Collection[int]) -> dict[int, int]:
         missing = [i for i in user_ids if i not in self._loads]
@@ -109,7 +114,13 @@ class Router:
         return {i: self._loads[i] for i in user_ids}
 
     async def team(self, team_id: int) -> Team | None:
-        return await self.session.get(Team, team_id)
+        if team_id not in self._teams:
+            self._teams[team_id] = await self.session.get(Team, team_id)
+        return self._teams[team_id]
+
+    def knows(self, team: Team) -> None:
+        """A team the caller has loaded already (a new ticket's, checked on arrival)."""
+        self._teams[team.id] = team
 
     async def members(
         self, team_id: int, category: str | None, *, supervisors_only: bool = False
@@ -194,6 +205,8 @@ _NEXT_TURN = text(_CANDIDATES)
 
 
 async def pick_owner(
-    session: AsyncSession, ticket: Ticket, team_id: int, *, now: datetime
+    session: AsyncSession, ticket: Ticket, team: Team, *, now: datetime
 ) -> User | None:
-    return await Router(session, now).pick(ticket, team_id)
+    router = Router(session, now)
+    router.knows(team)
+    return await router.pick(ticket, team.id)

@@ -126,7 +126,7 @@ async def _open_ticket(
         team_id=None if closed is None else closed.team_id,
         requester_id=None if actor.role is Role.CUSTOMER else feedback.customer_id,
     )
-    ticket = await create_ticket(session, actor, data, search_config=search_config)
+    ticket = (await create_ticket(session, actor, data, search_config=search_config)).ticket
     if ticket.owner_id is None and actor.role in OWNER_ROLES:
         # The agent who took the call owns what they captured: nobody is bounced.
         await assign(

@@ -263,7 +263,7 @@ async def _follow_up(
     description = f"Follow-up to #{ticket.id}: the customer rated its resolution {answer.rating}/5."
     if answer.comment:
         description += f"\n\n{answer.comment}"
-    follow_up = await create_ticket(
+    filed = await create_ticket(
         session,
         requester,
         TicketCreate(
@@ -277,6 +277,7 @@ async def _follow_up(
         ),
         search_config=search_config,
     )
+    follow_up = filed.ticket
     eligible = owner is not None and owner.active and owner.role in OWNER_ROLES
     if owner is not None and eligible and follow_up.owner_id != owner.id:
         await change_owner(session, follow_up, owner, actor=None, reason="routing", now=now)

@@ -12,7 +12,7 @@ ticket into the identity map only to copy them into the response.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -41,6 +41,7 @@ from app.live.position import SNAPSHOT_XMIN, position_at
 from app.models import Role, Team, Ticket, TicketEvent, User
 from app.sla.policy import breached_at
 from app.tickets.schemas import PersonRef, RequesterRef, SlaOut, TicketFilters, TicketOut
+from app.tickets.service import Filed
 from app.tickets.visibility import sees_internal, ticket_clause
 
 _Requester = aliased(User, name="requester")
@@ -60,7 +61,7 @@ SEARCH_SORT_CAP = 5000
 
 # Every column the response needs, and nothing else: the two tsvectors are half of
 # a ticket row's bytes and no response shows them.
-_DETAIL_COLUMNS = (
+_TICKET_COLUMNS = (
     Ticket.id,
     Ticket.subject,
     Ticket.description,
@@ -79,6 +80,9 @@ _DETAIL_COLUMNS = (
     Ticket.resolved_at,
     Ticket.first_response_due_at,
     Ticket.resolution_due_at,
+)
+_DETAIL_COLUMNS = (
+    *_TICKET_COLUMNS,
     _Requester.id.label("requester_id"),
     _Requester.name.label("requester_name"),
     _Requester.email.label("requester_email"),
@@ -141,8 +145,8 @@ def _build_details(viewer: User) -> Select[Any]:
     )
 
 
-def present(row: Row[Any], now: datetime) -> TicketOut:
-    m = row._mapping
+def present(m: Mapping[Any, Any], now: datetime) -> TicketOut:
+    """The response for one ticket, from a details row (or the same keys from memory)."""
     event_kind = m["event_kind"]
     owner_event_kind = m["owner_event_kind"]
     return TicketOut(
@@ -195,6 +199,41 @@ def present(row: Row[Any], now: datetime) -> TicketOut:
     )
 
 
+def present_filed(filed: Filed) -> TicketOut:
+    """What a read of a ticket just filed would return to its author, without the read:
+    the filing holds every value (a test compares the two)."""
+    ticket, event, owner_event = filed.ticket, filed.last_event, filed.owner_event
+    row: dict[str, Any] = {column.key: getattr(ticket, column.key) for column in _TICKET_COLUMNS}
+    row.update(
+        requester_id=filed.requester.id,
+        requester_name=filed.requester.name,
+        requester_email=filed.requester.email,
+        owner_id=None if filed.owner is None else filed.owner.id,
+        owner_name=None if filed.owner is None else filed.owner.name,
+        team_id=None if filed.team is None else filed.team.id,
+        team_name=None if filed.team is None else filed.team.name,
+        event_kind=event.kind,
+        event_data=event.data,
+        event_at=event.created_at,
+        actor_name=filed.actor.name if event.actor_id == filed.actor.id else None,
+        owner_event_kind=None if owner_event is None else owner_event.kind,
+        owner_event_data=None if owner_event is None else owner_event.data,
+        owner_event_at=None if owner_event is None else owner_event.created_at,
+    )
+    return present(row, ticket.updated_at)
+
+
+def _single_statement(session: AsyncSession) -> dict[str, Any]:
+    """A read that is one statement needs no transaction of its own: when the request
+    holds no connection yet, it runs in autocommit and saves the BEGIN and COMMIT round
+    trips (two of a GET's three). After a write (the read-back, or the token's
+    last-used time) it must run in that transaction and see its changes."""
+    transaction = session.sync_session.get_transaction()
+    if transaction is not None and transaction.connections:
+        return {}
+    return {"isolation_level": "AUTOCOMMIT"}
+
+
 async def read_ticket(session: AsyncSession, viewer: User, ticket_id: int) -> TicketOut | None:
     ticket, _position = await read_ticket_at(session, viewer, ticket_id)
     return ticket
@@ -204,14 +243,14 @@ async def read_ticket_at(
     session: AsyncSession, viewer: User, ticket_id: int
 ) -> tuple[TicketOut | None, str | None]:
     """The ticket and the X-Events-Cursor of the same statement (None when not found)."""
-    connection = await session.connection()
+    connection = await session.connection(execution_options=_single_statement(session))
     query = _details(viewer)[0]
     row = (
         await connection.execute(query, {"ticket_id": ticket_id, "viewer_id": viewer.id})
     ).first()
     if row is None:
         return None, None
-    return present(row, datetime.now(UTC)), position_at(row._mapping["snapshot_xmin"])
+    return present(row._mapping, datetime.now(UTC)), position_at(row._mapping["snapshot_xmin"])
 
 
 def _match(viewer: User, text: str, config: str, vectors: Any = Ticket) -> ColumnElement[bool]:
@@ -384,7 +423,7 @@ async def list_tickets(
         now = datetime.now(UTC)
         by_id = {row._mapping["id"]: row for row in rows}
         # A ticket of the page could only be missing if it was deleted in between.
-        items = [present(by_id[key[0]], now) for key in keys if key[0] in by_id]
+        items = [present(by_id[key[0]]._mapping, now) for key in keys if key[0] in by_id]
     next_cursor = None
     if len(keys) == limit:
         last_id, last_updated_at = keys[-1]

@@ -74,12 +74,12 @@ async def create_ticket(
         extra = sorted(data.model_fields_set - CUSTOMER_CREATE_FIELDS)
         if extra:
             raise UnprocessableEntity(f"Customers cannot set: {', '.join(extra)}.")
-    ticket = await service.create_ticket(
+    filed = await service.create_ticket(
         session, author, data, search_config=_search_config(request)
     )
-    body = await _read(session, author, ticket.id)
+    ticket = filed.ticket
     return await idempotency.respond(
-        body,
+        repository.present_filed(filed),
         status_code=status.HTTP_201_CREATED,
         headers={"Location": f"/api/v1/tickets/{ticket.id}", "ETag": etag(ticket.version)},
     )

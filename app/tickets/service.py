@@ -48,15 +48,29 @@ def touch(ticket: Ticket, now: datetime) -> None:
     ticket.updated_at = now
 
 
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """A ticket just filed, with everything its response shows: the filing knows it all,
+    so the response is built from it rather than read back."""
+
+    ticket: Ticket
+    requester: User
+    owner: User | None
+    team: Team | None
+    actor: User
+    last_event: TicketEvent
+    owner_event: TicketEvent | None
+
+
 async def create_ticket(
     session: AsyncSession, actor: User, data: TicketCreate, *, search_config: str
-) -> Ticket:
+) -> Filed:
     requester = actor if actor.role is Role.CUSTOMER else await _resolve_requester(session, data)
-    team_id = data.team_id
-    if team_id is not None:
-        await _require_team(session, team_id)
+    team = None
+    if data.team_id is not None:
+        team = await _require_team(session, data.team_id)
     elif data.category is not None:
-        team_id = await routing.team_for_category(session, data.category)
+        team = await routing.team_for_category(session, data.category)
     if data.external_ref is not None:
         await _require_new_external_ref(session, actor, data.external_ref)
     now = datetime.now(UTC)
@@ -73,7 +87,7 @@ async def create_ticket(
         category=data.category,
         tags=data.tags,
         requester_id=requester.id,
-        team_id=team_id,
+        team_id=None if team is None else team.id,
         created_by_id=actor.id,
         external_ref=data.external_ref,
         first_response_due_at=due.first_response_due_at,
@@ -83,13 +97,10 @@ async def create_ticket(
         created_at=now,
         updated_at=now,
     )
-    if ticket.team_id is not None:
-        # Routing on arrival, in the same transaction: the team's mode picks an owner.
-        # Both events then go in one INSERT, the ticket's owner and its pointers to
-        # them in one UPDATE, the outbox rows in one more INSERT.
-        owner = await routing.pick_owner(session, ticket, ticket.team_id, now=now)
-    else:
-        owner = None
+    # Routing on arrival, in the same transaction: the team's mode picks an owner.
+    # Both events then go in one INSERT, the ticket's owner and its pointers to them
+    # in one UPDATE, the outbox rows in one more INSERT.
+    owner = None if team is None else await routing.pick_owner(session, ticket, team, now=now)
     await _insert(session, ticket, actor, data.external_ref)
     created = NewEvent.of(
         ticket,
@@ -108,18 +119,18 @@ async def create_ticket(
         },
     )
     if owner is None:
-        await record_events(session, [created], fresh={ticket.id})
-    else:
-        await change_owners(
-            session,
-            [OwnerChange(ticket, owner)],
-            actor=None,
-            reason="routing",
-            now=now,
-            before=[created],
-            fresh={ticket.id},
-        )
-    return ticket
+        [event] = await record_events(session, [created], fresh={ticket.id})
+        return Filed(ticket, requester, None, team, actor, event, None)
+    [routed] = await change_owners(
+        session,
+        [OwnerChange(ticket, owner)],
+        actor=None,
+        reason="routing",
+        now=now,
+        before=[created],
+        fresh={ticket.id},
+    )
+    return Filed(ticket, requester, owner, team, actor, routed, routed)
 
 
 async def _insert(
@@ -382,9 +393,11 @@ def _require_not_closed(ticket: Ticket) -> None:
         raise Conflict(f"Ticket {ticket.id} is closed, and closed is final.")
 
 
-async def _require_team(session: AsyncSession, team_id: int) -> None:
-    if await session.get(Team, team_id) is None:
+async def _require_team(session: AsyncSession, team_id: int) -> Team:
+    team = await session.get(Team, team_id)
+    if team is None:
         raise UnprocessableEntity(f"Team {team_id} does not exist.")
+    return team
 
 
 async def _require_new_external_ref(session: AsyncSession, actor: User, ref: str) -> None:

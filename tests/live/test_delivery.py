@@ -99,12 +99,13 @@ async def test_a_late_commit_is_not_skipped_by_a_client_resuming_from_its_cursor
         actor = await slow.get(User, customer.id)
         assert actor is not None
         assert actor.role is Role.CUSTOMER
-        late = await service.create_ticket(
+        filed = await service.create_ticket(
             slow,
             actor,
             TicketCreate(subject="committed late", description="d"),
             search_config="simple",
         )
+        late = filed.ticket
         quick = await actors.client.post(
             "/api/v1/tickets",
             json={"subject": "quick", "description": "d"},
