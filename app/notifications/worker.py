@@ -87,6 +87,9 @@ class DeliveryWorker:
         self._batches = asyncio.Semaphore(2)
         self._wake = asyncio.Event()
         self._held: set[int] = set()  # claimed, outcome not yet written: leases to renew
+        # Rows orphaned by a lost worker are marked dead now and then, not at every claim:
+        # the claim itself never takes one whose attempts are spent.
+        self._next_sweep = 0.0
 
     async def run(self) -> None:
         listener = None
@@ -174,6 +177,7 @@ class DeliveryWorker:
                     and_(
                         NotificationDelivery.status == DeliveryStatus.SENDING,
                         NotificationDelivery.lease_expires_at < now,
+                        NotificationDelivery.attempts < NotificationDelivery.max_attempts,
                     ),
                 )
             )
@@ -183,23 +187,8 @@ class DeliveryWorker:
             .scalar_subquery()
         )
         async with self.sessionmaker() as session, session.begin():
-            # A row whose every attempt ended with its worker gone (a send that crashes the
-            # process) is dead, not retried forever.
-            await session.execute(
-                update(NotificationDelivery)
-                .where(
-                    NotificationDelivery.status == DeliveryStatus.SENDING,
-                    NotificationDelivery.lease_expires_at < now,
-                    NotificationDelivery.attempts >= NotificationDelivery.max_attempts,
-                )
-                .values(
-                    status=DeliveryStatus.DEAD,
-                    last_error="every attempt ended without an outcome (worker lost)",
-                    leased_by=None,
-                    lease_expires_at=None,
-                    updated_at=now,
-                )
-            )
+            if time.monotonic() >= self._next_sweep:
+                await self._sweep_orphans(session, now)
             result = await session.scalars(
                 update(NotificationDelivery)
                 .where(NotificationDelivery.id.in_(due))
@@ -215,6 +204,26 @@ class DeliveryWorker:
             claimed = result.all()
         self._held.update(d.id for d in claimed)
         return claimed
+
+    async def _sweep_orphans(self, session: AsyncSession, now: datetime) -> None:
+        """A row whose every attempt ended with its worker gone (a send that crashes the
+        process) is dead, not retried forever. Checked once per third of a lease."""
+        self._next_sweep = time.monotonic() + self.lease.total_seconds() / 3
+        await session.execute(
+            update(NotificationDelivery)
+            .where(
+                NotificationDelivery.status == DeliveryStatus.SENDING,
+                NotificationDelivery.lease_expires_at < now,
+                NotificationDelivery.attempts >= NotificationDelivery.max_attempts,
+            )
+            .values(
+                status=DeliveryStatus.DEAD,
+                last_error="every attempt ended without an outcome (worker lost)",
+                leased_by=None,
+                lease_expires_at=None,
+                updated_at=now,
+            )
+        )
 
     def _start_renewing(self) -> asyncio.Task[None]:
         return asyncio.create_task(self._renew_leases(), name="delivery-leases")
@@ -279,27 +288,30 @@ class DeliveryWorker:
     async def _prepare(self, claimed: Sequence[NotificationDelivery]) -> dict[int, Outgoing]:
         """What each claimed row needs, read for the whole batch at once. A row missing
         from the answer has nobody (active) to send to."""
-        hooks = {d.webhook_id for d in claimed if d.channel is DeliveryChannel.WEBHOOK}
+        hooks = {d.webhook_id for d in claimed if d.channel is DeliveryChannel.WEBHOOK} - {None}
         people = {d.recipient_id for d in claimed if d.channel is not DeliveryChannel.WEBHOOK}
+        people.discard(None)
         message_ids = {m for d in claimed for m in _message_ids(d)}
+        endpoints: dict[int, WebhookEndpoint] = {}
+        recipients: dict[int, User] = {}
         async with self.sessionmaker() as session:
-            endpoints = {
-                e.id: e
-                for e in await session.scalars(
-                    select(WebhookEndpoint).where(
-                        WebhookEndpoint.id.in_([h for h in hooks if h is not None]),
-                        WebhookEndpoint.active.is_(True),
+            # Only what the batch needs: most batches are all email, or all webhooks.
+            if hooks:
+                endpoints = {
+                    e.id: e
+                    for e in await session.scalars(
+                        select(WebhookEndpoint).where(
+                            WebhookEndpoint.id.in_(hooks), WebhookEndpoint.active.is_(True)
+                        )
                     )
-                )
-            }
-            recipients = {
-                u.id: u
-                for u in await session.scalars(
-                    select(User).where(
-                        User.id.in_([p for p in people if p is not None]), User.active.is_(True)
+                }
+            if people:
+                recipients = {
+                    u.id: u
+                    for u in await session.scalars(
+                        select(User).where(User.id.in_(people), User.active.is_(True))
                     )
-                )
-            }
+                }
             bodies: dict[int, str] = {}
             if message_ids:
                 rows = await session.execute(

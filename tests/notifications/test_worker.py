@@ -63,6 +63,38 @@ async def test_a_worker_that_dies_after_claiming_loses_nothing(
     assert await _statuses(sessionmaker) == Counter({"delivered": 3})
 
 
+async def test_a_delivery_whose_every_attempt_lost_its_worker_is_dead_not_retried(
+    actors: Actors,
+    worker: DeliveryWorker,
+    mail_settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    database_url: str,
+    smtp_server: SmtpServer,
+) -> None:
+    await _customers_file_tickets(actors, 1)
+    [claimed] = await worker.claim()  # the last attempt it had: then the process died
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(NotificationDelivery).values(
+                max_attempts=claimed.attempts,
+                lease_expires_at=datetime.now(UTC) - timedelta(seconds=1),
+            )
+        )
+    # The same worker swept when it claimed, and sweeps again only a third of a lease
+    # later: meanwhile it must not take the row for an attempt beyond the last.
+    assert await worker.run_until_idle() == 0
+    assert await _statuses(sessionmaker) == Counter({"sending": 1})
+    async with httpx.AsyncClient() as http:
+        other = make_worker(mail_settings, sessionmaker, database_url, http)
+        assert await other.run_until_idle() == 0
+    async with sessionmaker() as session:
+        row = await session.get(NotificationDelivery, claimed.id)
+    assert row is not None
+    assert (row.status, row.attempts) == (DeliveryStatus.DEAD, claimed.attempts)
+    assert row.last_error == "every attempt ended without an outcome (worker lost)"
+    assert smtp_server.handler.messages == []
+
+
 async def test_an_outcome_is_not_recorded_by_a_worker_that_lost_its_lease(
     actors: Actors,
     worker: DeliveryWorker,
