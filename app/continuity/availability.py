@@ -15,7 +15,7 @@ from app.models import Absence, Role, User
 OWNER_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
 
 
-def absence_now(user_id: Any, now: datetime) -> ColumnElement[bool]:
+def absence_now(user_id: Any, now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     """`user_id` is in an absence at `now` (an id, or a column to correlate with)."""
     return and_(
         Absence.user_id == user_id,
@@ -24,8 +24,9 @@ def absence_now(user_id: Any, now: datetime) -> ColumnElement[bool]:
     )
 
 
-def available_clause(now: datetime) -> ColumnElement[bool]:
-    """Narrows a query over User to the people who may get tickets right now."""
+def available_clause(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """Narrows a query over User to the people who may get tickets right now (`now` may
+    be a bound parameter, for a statement built once)."""
     return and_(
         User.active.is_(True),
         User.role.in_(OWNER_ROLES),

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, func, insert, inspect, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
-from sqlalchemy.types import BigInteger, DateTime
+from sqlalchemy.types import BigInteger, DateTime, String
 
 from app.models import (
     DeliveryChannel,
@@ -394,22 +394,22 @@ def _new_row(delivery: _Delivery, now: datetime, last_sent: datetime | None) -> 
     }
 
 
+# Built once: every change to a ticket asks it (see preferences._PREFERENCES).
+_ENDPOINTS = (
+    select(WebhookEndpoint.id, WebhookEndpoint.event_kinds, WebhookEndpoint.include_internal)
+    .where(
+        WebhookEndpoint.active.is_(True),
+        WebhookEndpoint.event_kinds.overlap(bindparam("kinds", type_=ARRAY(String(64)))),
+    )
+    .order_by(WebhookEndpoint.id)
+)
+
+
 async def _enqueue_webhooks(
     session: AsyncSession, recorded: Sequence[Recorded], now: datetime
 ) -> None:
     kinds = sorted({r.event.kind for r in recorded})
-    endpoints = (
-        await session.execute(
-            select(
-                WebhookEndpoint.id, WebhookEndpoint.event_kinds, WebhookEndpoint.include_internal
-            )
-            .where(
-                WebhookEndpoint.active.is_(True),
-                WebhookEndpoint.event_kinds.overlap([*kinds, "*"]),
-            )
-            .order_by(WebhookEndpoint.id)
-        )
-    ).all()
+    endpoints = (await session.execute(_ENDPOINTS, {"kinds": [*kinds, "*"]})).all()
     rows = []
     for item in recorded:
         ticket, event, actor = item.ticket, item.event, item.actor

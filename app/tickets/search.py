@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import QueryableAttribute
@@ -14,8 +16,18 @@ MAX_LEXEMES = 50_000
 _INDEXED_CHARS = 20_000  # of each message
 
 
-def ticket_text_vector(config: str, subject: str, description: str) -> ColumnElement[str]:
-    return func.to_tsvector(config, subject + "\n" + description[:_INDEXED_CHARS], type_=TSVECTOR)
+def ticket_document(subject: str, description: str) -> str:
+    """The text a ticket's public vector is built from (messages are added later)."""
+    return subject + "\n" + description[:_INDEXED_CHARS]
+
+
+def ticket_text_vector(config: Any, subject: str, description: str) -> ColumnElement[str]:
+    return document_vector(config, ticket_document(subject, description))
+
+
+def document_vector(config: Any, document: Any) -> ColumnElement[str]:
+    """to_tsvector(config, document): values, or bound parameters of a prebuilt statement."""
+    return func.to_tsvector(config, document, type_=TSVECTOR)
 
 
 def appended(column: QueryableAttribute[str], config: str, body: str) -> ColumnElement[str]:
