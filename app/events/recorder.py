@@ -103,8 +103,12 @@ async def insert_events(session: AsyncSession, new: Sequence[NewEvent]) -> list[
     # No autoflush: the tickets' own changes wait for the flush after this, and go out
     # together with the pointers set below (one UPDATE per ticket, not two).
     with session.no_autoflush:
+        # render_nulls: an event without an actor would otherwise go in a statement of
+        # its own (the ORM groups rows by the keys they leave out).
         result = await session.scalars(
-            insert(TicketEvent).returning(TicketEvent, sort_by_parameter_order=True), rows
+            insert(TicketEvent).returning(TicketEvent, sort_by_parameter_order=True),
+            rows,
+            execution_options={"render_nulls": True},
         )
         events = list(result)
     for n, event in zip(new, events, strict=True):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Text, bindparam, insert, select
+from sqlalchemy import BigInteger, String, Text, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +25,17 @@ from app.errors import Conflict, Forbidden, UnprocessableEntity
 from app.events.kinds import EventKind
 from app.events.recorder import NewEvent, insert_events, person, record_event, record_events
 from app.feedback.invitations import invite_on_resolution
-from app.models import Channel, Role, Team, Ticket, TicketEvent, TicketStatus, User, Visibility
+from app.models import (
+    Channel,
+    Role,
+    RoutingRule,
+    Team,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    User,
+    Visibility,
+)
 from app.notifications.outbox import Recorded, enqueue
 from app.sla.policy import due_dates
 from app.tickets import search
@@ -67,12 +77,7 @@ class Filed:
 async def create_ticket(
     session: AsyncSession, actor: User, data: TicketCreate, *, search_config: str
 ) -> Filed:
-    requester = actor if actor.role is Role.CUSTOMER else await _resolve_requester(session, data)
-    team = None
-    if data.team_id is not None:
-        team = await _require_team(session, data.team_id)
-    elif data.category is not None:
-        team = await routing.team_for_category(session, data.category)
+    requester, team = await _requester_and_team(session, actor, data)
     if data.external_ref is not None:
         await _require_new_external_ref(session, actor, data.external_ref)
     now = datetime.now(UTC)
@@ -107,17 +112,21 @@ async def create_ticket(
         last_public_event_id=None,
         last_owner_event_id=None,
     )
-    # Routing on arrival, in the same transaction: the team's mode picks an owner.
-    # Both events then go in one INSERT, the ticket's owner and its pointers to them
-    # in one UPDATE, the outbox rows in one more INSERT.
+    # Routing on arrival, in the same transaction: the team's mode picks an owner. The
+    # row goes in as it ends up (owner, version 2), so the UPDATE that points it at its
+    # events changes no indexed column and stays a HOT update; both events go in one
+    # INSERT, the outbox rows in one more.
     owner = None if team is None else await routing.pick_owner(session, ticket, team, now=now)
+    if owner is not None:
+        ticket.owner_id = owner.id
+        ticket.version = 2
     await _insert(session, ticket, actor, search_config)
-    created = NewEvent.of(
+    created = NewEvent(
         ticket,
         EventKind.TICKET_CREATED,
-        actor=actor,
-        visibility=Visibility.PUBLIC,
-        data={
+        actor,
+        Visibility.PUBLIC,
+        {
             "subject": ticket.subject,
             "channel": ticket.channel.value,
             "urgency": ticket.urgency.value,
@@ -127,17 +136,29 @@ async def create_ticket(
             "requester": person(requester),
             "team_id": ticket.team_id,
         },
+        ticket_version=1,
+        owner_id=None,
+        at=now,
     )
     if owner is None:
         [event] = await record_events(session, [created], fresh={ticket.id})
         return Filed(ticket, requester, None, team, actor, event, None)
-    [routed] = await change_owners(
+    routing_event = NewEvent(
+        ticket,
+        EventKind.OWNER_CHANGED,
+        None,
+        Visibility.PUBLIC,
+        owner_changed_data(None, owner, "routing", None),
+        ticket_version=2,
+        owner_id=owner.id,
+        at=now,
+    )
+    [routed] = await record_owner_changes(
         session,
         [OwnerChange(ticket, owner)],
+        [created, routing_event],
         actor=None,
-        reason="routing",
         now=now,
-        before=[created],
         fresh={ticket.id},
     )
     return Filed(ticket, requester, owner, team, actor, routed, routed)
@@ -317,15 +338,35 @@ async def change_owners(
                 EventKind.OWNER_CHANGED,
                 actor=actor,
                 visibility=Visibility.PUBLIC,
-                data={
-                    "from": person(old_owner),
-                    "to": person(change.new_owner),
-                    "reason": reason,
-                    "note": note,
-                    **(change.extra or {}),
-                },
+                data=owner_changed_data(old_owner, change.new_owner, reason, note, change.extra),
             )
         )
+    return await record_owner_changes(session, changes, new, actor=actor, now=now, fresh=fresh)
+
+
+def owner_changed_data(
+    old: User | None,
+    new: User | None,
+    reason: str,
+    note: str | None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What `ticket.owner_changed` records: who from, who to, and why."""
+    return {"from": person(old), "to": person(new), "reason": reason, "note": note, **(extra or {})}
+
+
+async def record_owner_changes(
+    session: AsyncSession,
+    changes: Sequence[OwnerChange],
+    new: Sequence[NewEvent],
+    *,
+    actor: User | None,
+    now: datetime,
+    fresh: Collection[int] = (),
+) -> list[TicketEvent]:
+    """Append `new` (events of the change, then one owner change per item of `changes`,
+    already applied to the tickets), brief each new owner, write the outbox. Returns
+    the owner-change events."""
     events = await insert_events(session, new)
     briefed = [
         c
@@ -353,7 +394,7 @@ async def change_owners(
         personal,
         fresh=fresh,
     )
-    return events[len(before) :]
+    return events[len(new) - len(changes) :]
 
 
 async def change_status(
@@ -453,6 +494,61 @@ async def _eligible_owner(session: AsyncSession, owner_id: int) -> User:
     return owner
 
 
+# Staff and integrations usually name the requester by id and a team (or a category
+# routed to one): both are read in one statement, not two.
+_REQUESTER_AND_TEAM = (
+    select(User, Team)
+    .select_from(User)
+    .outerjoin(Team, Team.id == bindparam("team_id", type_=BigInteger))
+    .where(User.id == bindparam("requester_id", type_=BigInteger))
+)
+_REQUESTER_AND_ROUTED_TEAM = (
+    select(User, Team)
+    .select_from(User)
+    .outerjoin(RoutingRule, RoutingRule.category == bindparam("category", type_=String))
+    .outerjoin(Team, Team.id == RoutingRule.team_id)
+    .where(User.id == bindparam("requester_id", type_=BigInteger))
+)
+
+
+async def _requester_and_team(
+    session: AsyncSession, actor: User, data: TicketCreate
+) -> tuple[User, Team | None]:
+    """Who the ticket is for, and the team it goes to: the one named, or the one its
+    category is routed to, or none."""
+    if actor.role is Role.CUSTOMER or data.requester_id is None:
+        requester = (
+            actor if actor.role is Role.CUSTOMER else await _resolve_requester(session, data)
+        )
+        if data.team_id is not None:
+            return requester, await _require_team(session, data.team_id)
+        if data.category is not None:
+            return requester, await routing.team_for_category(session, data.category)
+        return requester, None
+    if data.team_id is None and data.category is None:
+        return await _resolve_requester(session, data), None
+    statement, params = (
+        (_REQUESTER_AND_TEAM, {"team_id": data.team_id})
+        if data.team_id is not None
+        else (_REQUESTER_AND_ROUTED_TEAM, {"category": data.category})
+    )
+    row = (
+        await session.execute(statement, {"requester_id": data.requester_id, **params})
+    ).one_or_none()
+    if row is None:
+        raise UnprocessableEntity(f"Requester {data.requester_id} does not exist.")
+    requester, team = row
+    _require_active_requester(requester)
+    if data.team_id is not None and team is None:
+        raise UnprocessableEntity(f"Team {data.team_id} does not exist.")
+    return requester, team
+
+
+def _require_active_requester(requester: User) -> None:
+    if not requester.active:
+        raise UnprocessableEntity(f"Requester {requester.id} is deactivated.")
+
+
 async def _resolve_requester(session: AsyncSession, data: TicketCreate) -> User:
     """The named requester: an existing user by id, or by email (created if unknown)."""
     if data.requester_id is not None:
@@ -463,8 +559,7 @@ async def _resolve_requester(session: AsyncSession, data: TicketCreate) -> User:
         requester = await _customer_by_email(session, data.requester)
     else:
         raise UnprocessableEntity("Name the requester: requester_id or requester {email}.")
-    if not requester.active:
-        raise UnprocessableEntity(f"Requester {requester.id} is deactivated.")
+    _require_active_requester(requester)
     return requester
 
 

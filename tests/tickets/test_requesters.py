@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.auth.service import issue_bootstrap_token
 from app.models import Role, User
-from tests.factories import Actors, assert_problem
+from tests.factories import Actors, assert_problem, make_team
 from tests.tickets.helpers import (
     Maker,
     count_tickets,
@@ -342,3 +342,57 @@ async def test_racing_tickets_with_one_external_ref_make_one_ticket(
         if response.status_code != 201:
             assert assert_problem(response, 409)["existing_ticket_id"] == winner
     assert await count_tickets(sessionmaker) == 1
+
+
+# The requester and the team named together (read in one statement)
+
+
+@pytest.mark.parametrize(
+    ("requester", "team", "problem"),
+    [
+        ("unknown", "known", "Requester"),
+        ("unknown", "unknown", "Requester"),
+        ("unknown", "category", "Requester"),
+        ("known", "unknown", "Team"),
+        ("deactivated", "known", "deactivated"),
+        ("deactivated", "category", "deactivated"),
+    ],
+)
+async def test_a_bad_requester_or_team_named_together_is_422(
+    client: AsyncClient,
+    actors: Actors,
+    sessionmaker: Maker,
+    requester: str,
+    team: str,
+    problem: str,
+) -> None:
+    admin, agent, customer = await actors.admin(), await actors.agent(), await actors.customer()
+    if requester == "deactivated":
+        await set_active(client, admin, customer.id, False)
+    known_team = await make_team(sessionmaker)
+    body: dict[str, object] = {
+        **BASICS,
+        "requester_id": 424242 if requester == "unknown" else customer.id,
+    }
+    if team == "category":
+        body["category"] = "billing"
+    else:
+        body["team_id"] = known_team if team == "known" else 999_999
+
+    refused = assert_problem(await create(client, agent, body), 422)
+
+    assert problem in refused["detail"]
+    assert await count_tickets(sessionmaker) == 0
+
+
+async def test_a_category_without_a_routing_rule_leaves_the_ticket_teamless(
+    client: AsyncClient, actors: Actors
+) -> None:
+    agent, customer = await actors.agent(), await actors.customer()
+    body = {**BASICS, "requester_id": customer.id, "category": "no-rule-for-this"}
+
+    response = await create(client, agent, body)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["team"] is None
+    assert response.json()["requester"]["id"] == customer.id
