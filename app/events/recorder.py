@@ -12,13 +12,16 @@ latest events go out with the tickets' own UPDATE, so each ticket row is written
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.events.kinds import EventKind
 from app.models import Ticket, TicketEvent, User, Visibility
@@ -74,7 +77,7 @@ async def record_events(
     fresh: Collection[int] = (),
 ) -> list[TicketEvent]:
     """Append `new` (in order), then write the outbox rows they and `personal` call for."""
-    events = await insert_events(session, new)
+    events = await insert_events(session, new, fresh=fresh)
     await enqueue(
         session,
         [Recorded(n.ticket, e, n.actor, n.owner_id) for n, e in zip(new, events, strict=True)],
@@ -84,10 +87,17 @@ async def record_events(
     return events
 
 
-async def insert_events(session: AsyncSession, new: Sequence[NewEvent]) -> list[TicketEvent]:
-    """One INSERT for all; the tickets get their pointers, written with their next flush."""
+async def insert_events(
+    session: AsyncSession, new: Sequence[NewEvent], *, fresh: Collection[int] = ()
+) -> list[TicketEvent]:
+    """One INSERT for all; the tickets get their pointers, written with their next flush.
+
+    Tickets filed in this transaction (`fresh`) have nothing else to flush: their
+    pointers are set by the same statement that inserts the events."""
     if not new:
         return []
+    if all(n.ticket.id in fresh for n in new):
+        return await _insert_for_new_tickets(session, new)
     rows = [
         {
             "ticket_id": n.ticket.id,
@@ -118,6 +128,86 @@ async def insert_events(session: AsyncSession, new: Sequence[NewEvent]) -> list[
             ticket.last_public_event_id = event.id
         if n.kind is EventKind.OWNER_CHANGED:
             ticket.last_owner_event_id = event.id
+    return events
+
+
+# The events of tickets just filed, and the tickets' pointers to them, in one statement
+# (a data-modifying CTE): the pointer UPDATE would otherwise be a round trip of its own.
+_INSERT_AND_POINT = text(
+    """
+    WITH e AS (
+        INSERT INTO ticket_events
+            (ticket_id, kind, visibility, actor_id, data, ticket_version, created_at)
+        SELECT ticket_id, kind, visibility, actor_id, data::jsonb, ticket_version, created_at
+        FROM unnest(
+            CAST(:ticket_ids AS bigint[]), CAST(:kinds AS text[]),
+            CAST(:visibilities AS text[]), CAST(:actor_ids AS bigint[]),
+            CAST(:data AS text[]), CAST(:versions AS integer[]),
+            CAST(:created_at AS timestamptz[])
+        ) AS n(ticket_id, kind, visibility, actor_id, data, ticket_version, created_at)
+        RETURNING id, ticket_id, kind, visibility, txid
+    ), pointed AS (
+        UPDATE tickets AS t
+        SET last_event_id = p.last,
+            last_public_event_id = coalesce(p.last_public, t.last_public_event_id),
+            last_owner_event_id = coalesce(p.last_owner, t.last_owner_event_id)
+        FROM (
+            SELECT ticket_id,
+                   max(id) AS last,
+                   max(id) FILTER (WHERE visibility = :public) AS last_public,
+                   max(id) FILTER (WHERE kind = :owner_changed) AS last_owner
+            FROM e GROUP BY ticket_id
+        ) AS p
+        WHERE t.id = p.ticket_id
+    )
+    SELECT id, txid FROM e ORDER BY id
+    """
+)
+
+
+async def _insert_for_new_tickets(
+    session: AsyncSession, new: Sequence[NewEvent]
+) -> list[TicketEvent]:
+    rows = (
+        await session.execute(
+            _INSERT_AND_POINT,
+            {
+                "ticket_ids": [n.ticket.id for n in new],
+                "kinds": [n.kind.value for n in new],
+                "visibilities": [n.visibility.value for n in new],
+                "actor_ids": [n.actor.id if n.actor else None for n in new],
+                "data": [json.dumps(n.data) for n in new],
+                "versions": [n.ticket_version for n in new],
+                "created_at": [n.at for n in new],
+                "public": Visibility.PUBLIC.value,
+                "owner_changed": EventKind.OWNER_CHANGED.value,
+            },
+        )
+    ).all()
+    events = []
+    # Ids are handed out in the order the rows are inserted, which is the order of `new`.
+    for n, (event_id, txid) in zip(new, rows, strict=True):
+        event = TicketEvent(
+            id=event_id,
+            ticket_id=n.ticket.id,
+            kind=n.kind.value,
+            visibility=n.visibility,
+            actor_id=n.actor.id if n.actor else None,
+            data=n.data,
+            ticket_version=n.ticket_version,
+            txid=txid,
+            created_at=n.at,
+        )
+        make_transient_to_detached(event)
+        session.add(event)
+        events.append(event)
+        # Already written: the ticket must not flush them again.
+        ticket = n.ticket
+        set_committed_value(ticket, "last_event_id", event_id)
+        if n.visibility is Visibility.PUBLIC:
+            set_committed_value(ticket, "last_public_event_id", event_id)
+        if n.kind is EventKind.OWNER_CHANGED:
+            set_committed_value(ticket, "last_owner_event_id", event_id)
     return events
 
 

@@ -367,7 +367,7 @@ async def record_owner_changes(
     """Append `new` (events of the change, then one owner change per item of `changes`,
     already applied to the tickets), brief each new owner, write the outbox. Returns
     the owner-change events."""
-    events = await insert_events(session, new)
+    events = await insert_events(session, new, fresh=fresh)
     briefed = [
         c
         for c in changes
