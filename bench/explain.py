@@ -43,8 +43,12 @@ class _StubSession:
 
     def __init__(self) -> None:
         self.statements: list[Any] = []
+        self.sync_session = self  # asked whether the request holds a connection yet
 
-    async def connection(self) -> _StubSession:
+    def get_transaction(self) -> None:
+        return None
+
+    async def connection(self, execution_options: Any = None) -> _StubSession:
         return self
 
     async def scalar(self, statement: Any) -> int:
