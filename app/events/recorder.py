@@ -8,6 +8,8 @@ the event with pg_notify, which PostgreSQL delivers only when the transaction co
 Events are written in batches: one INSERT for all the events of a change (a create and
 its routing) or of many tickets (a handover batch), and the tickets' pointers to their
 latest events go out with the tickets' own UPDATE, so each ticket row is written once.
+A ticket filed in the same transaction has no UPDATE of its own (it went in as it
+ends up): its pointers are set by the statement that inserts its events.
 """
 
 from __future__ import annotations
