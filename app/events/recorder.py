@@ -124,13 +124,20 @@ async def insert_events(
         )
         events = list(result)
     for n, event in zip(new, events, strict=True):
-        ticket = n.ticket
-        ticket.last_event_id = event.id
-        if n.visibility is Visibility.PUBLIC:
-            ticket.last_public_event_id = event.id
-        if n.kind is EventKind.OWNER_CHANGED:
-            ticket.last_owner_event_id = event.id
+        for pointer, event_id in _pointers_moved(n, event.id):
+            setattr(n.ticket, pointer, event_id)
     return events
+
+
+def _pointers_moved(new: NewEvent, event_id: int) -> list[tuple[str, int]]:
+    """The ticket's pointers an event moves: to the newest event, the newest a requester
+    may see, the latest owner change (the CTE below applies the same rule in SQL)."""
+    moved = [("last_event_id", event_id)]
+    if new.visibility is Visibility.PUBLIC:
+        moved.append(("last_public_event_id", event_id))
+    if new.kind is EventKind.OWNER_CHANGED:
+        moved.append(("last_owner_event_id", event_id))
+    return moved
 
 
 # The events of tickets just filed, and the tickets' pointers to them, in one statement
@@ -204,12 +211,8 @@ async def _insert_for_new_tickets(
         session.add(event)
         events.append(event)
         # Already written: the ticket must not flush them again.
-        ticket = n.ticket
-        set_committed_value(ticket, "last_event_id", event_id)
-        if n.visibility is Visibility.PUBLIC:
-            set_committed_value(ticket, "last_public_event_id", event_id)
-        if n.kind is EventKind.OWNER_CHANGED:
-            set_committed_value(ticket, "last_owner_event_id", event_id)
+        for pointer, moved_to in _pointers_moved(n, event_id):
+            set_committed_value(n.ticket, pointer, moved_to)
     return events
 
 
