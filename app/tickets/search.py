@@ -21,7 +21,7 @@ def ticket_document(subject: str, description: str) -> str:
     return subject + "\n" + description[:_INDEXED_CHARS]
 
 
-def ticket_text_vector(config: Any, subject: str, description: str) -> ColumnElement[str]:
+def ticket_text_vector(config: str, subject: str, description: str) -> ColumnElement[str]:
     return document_vector(config, ticket_document(subject, description))
 
 

@@ -468,10 +468,7 @@ def _require_not_closed(ticket: Ticket) -> None:
 
 
 async def _require_team(session: AsyncSession, team_id: int) -> Team:
-    team = await session.get(Team, team_id)
-    if team is None:
-        raise UnprocessableEntity(f"Team {team_id} does not exist.")
-    return team
+    return _checked_team(team_id, await session.get(Team, team_id))
 
 
 async def _require_new_external_ref(session: AsyncSession, actor: User, ref: str) -> None:
@@ -516,51 +513,55 @@ async def _requester_and_team(
 ) -> tuple[User, Team | None]:
     """Who the ticket is for, and the team it goes to: the one named, or the one its
     category is routed to, or none."""
-    if actor.role is Role.CUSTOMER or data.requester_id is None:
-        requester = (
-            actor if actor.role is Role.CUSTOMER else await _resolve_requester(session, data)
-        )
-        if data.team_id is not None:
-            return requester, await _require_team(session, data.team_id)
-        if data.category is not None:
-            return requester, await routing.team_for_category(session, data.category)
-        return requester, None
-    if data.team_id is None and data.category is None:
-        return await _resolve_requester(session, data), None
+    named_team = data.team_id is not None or data.category is not None
+    if actor.role is not Role.CUSTOMER and data.requester_id is not None and named_team:
+        return await _requester_with_team(session, data.requester_id, data)
+    requester = actor if actor.role is Role.CUSTOMER else await _resolve_requester(session, data)
+    if data.team_id is not None:
+        return requester, await _require_team(session, data.team_id)
+    if data.category is not None:
+        return requester, await routing.team_for_category(session, data.category)
+    return requester, None
+
+
+async def _requester_with_team(
+    session: AsyncSession, requester_id: int, data: TicketCreate
+) -> tuple[User, Team | None]:
     statement, params = (
         (_REQUESTER_AND_TEAM, {"team_id": data.team_id})
         if data.team_id is not None
         else (_REQUESTER_AND_ROUTED_TEAM, {"category": data.category})
     )
-    row = (
-        await session.execute(statement, {"requester_id": data.requester_id, **params})
-    ).one_or_none()
-    if row is None:
-        raise UnprocessableEntity(f"Requester {data.requester_id} does not exist.")
-    requester, team = row
-    _require_active_requester(requester)
-    if data.team_id is not None and team is None:
-        raise UnprocessableEntity(f"Team {data.team_id} does not exist.")
+    row = (await session.execute(statement, {"requester_id": requester_id, **params})).one_or_none()
+    requester, team = (None, None) if row is None else row
+    requester = _checked_requester(requester_id, requester)
+    if data.team_id is not None:
+        team = _checked_team(data.team_id, team)
     return requester, team
 
 
-def _require_active_requester(requester: User) -> None:
+def _checked_requester(requester_id: int, requester: User | None) -> User:
+    if requester is None:
+        raise UnprocessableEntity(f"Requester {requester_id} does not exist.")
     if not requester.active:
         raise UnprocessableEntity(f"Requester {requester.id} is deactivated.")
+    return requester
+
+
+def _checked_team(team_id: int, team: Team | None) -> Team:
+    if team is None:
+        raise UnprocessableEntity(f"Team {team_id} does not exist.")
+    return team
 
 
 async def _resolve_requester(session: AsyncSession, data: TicketCreate) -> User:
     """The named requester: an existing user by id, or by email (created if unknown)."""
     if data.requester_id is not None:
-        requester = await session.get(User, data.requester_id)
-        if requester is None:
-            raise UnprocessableEntity(f"Requester {data.requester_id} does not exist.")
-    elif data.requester is not None:
+        return _checked_requester(data.requester_id, await session.get(User, data.requester_id))
+    if data.requester is not None:
         requester = await _customer_by_email(session, data.requester)
-    else:
-        raise UnprocessableEntity("Name the requester: requester_id or requester {email}.")
-    _require_active_requester(requester)
-    return requester
+        return _checked_requester(requester.id, requester)
+    raise UnprocessableEntity("Name the requester: requester_id or requester {email}.")
 
 
 async def _customer_by_email(session: AsyncSession, given: RequesterIn) -> User:
