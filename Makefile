@@ -30,6 +30,7 @@ $(UV):
 lint: install
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
+	$(VENV)/lint-imports --no-cache
 
 typecheck: install
 	$(VENV)/mypy app

@@ -14,23 +14,21 @@ import contextlib
 import logging
 import os
 
-import app.continuity.wording  # noqa: F401 - registers how continuity notices read
+from app import wiring
 from app.common.periodic import every
 from app.config import Settings
 from app.continuity.scheduler import ContinuityScheduler
-from app.db import create_engine, create_sessionmaker
-from app.feedback.setup import configure as configure_feedback
-from app.notifications.setup import configure_outbox, running_workers
+from app.db import create_engine
+from app.notifications.setup import running_workers
 from app.sla.watcher import raise_all
 
 logger = logging.getLogger(__name__)
 
 
 async def run_background(settings: Settings, database_url: str) -> None:
-    configure_outbox(settings)
-    configure_feedback(settings)  # survey links and feedback wording in emails
+    wiring.configure(settings)
     engine = create_engine(settings, database_url)
-    sessionmaker = create_sessionmaker(engine)
+    sessionmaker = wiring.sessionmaker_for(engine)
     tasks = [asyncio.create_task(_orphaned(), name="parent-watch")]
     if settings.continuity_scheduler:
         scheduler = ContinuityScheduler(

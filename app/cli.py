@@ -209,7 +209,7 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    from app.notifications.standalone import run_workers
+    from app.worker_process import run_workers
 
     settings = _load_settings()
     url = _database_url(settings)

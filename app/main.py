@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from app import embedded_db
+from app import embedded_db, wiring
 from app.auth.cache import TokenCache
 from app.auth.rate_limit import RateLimiter
 from app.auth.router import router as tokens_router
@@ -28,8 +29,9 @@ from app.config import Settings, get_settings
 from app.continuity.router import router as continuity_router
 from app.continuity.scheduler import ContinuityScheduler
 from app.conversations.router import router as conversations_router
-from app.db import asyncpg_connect_args, create_engine, create_sessionmaker
+from app.db import asyncpg_connect_args, create_engine
 from app.errors import install_error_handlers
+from app.events.reactions import Reactions
 from app.events.router import router as events_router
 from app.feedback.router import router as feedback_router
 from app.feedback.setup import install as install_feedback
@@ -41,12 +43,14 @@ from app.live.router import router as live_router
 from app.middleware import GuardMiddleware
 from app.migrations import head_revision
 from app.notifications.router import router as notifications_router
-from app.notifications.setup import configure_outbox, running_workers
+from app.notifications.setup import running_workers
 from app.people.router import router as people_router
 from app.sla.watcher import raise_all
 from app.tickets.router import _NotModified, not_modified
 from app.tickets.router import router as tickets_router
 from app.webhooks.router import router as webhooks_router
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 VERSION = "0.1.0"
@@ -66,16 +70,20 @@ async def resolve_database_url(settings: Settings) -> str:
     return await asyncio.to_thread(embedded_db.start, settings.postgres_data_dir)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, reactions: Reactions | None = None) -> FastAPI:
+    """The service. `reactions` replaces the ones app/wiring.py lists (tests add theirs)."""
     settings = settings or get_settings()
-    configure_outbox(settings)
+    reactions = reactions or wiring.reactions()
+    wiring.configure(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = await resolve_database_url(settings)
         engine = create_engine(settings, url)
         app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.sessionmaker = wiring.sessionmaker_for(engine, reactions)
+        for line in reactions.describe():
+            logger.info("reaction %s", line)
         app.state.head_revision = head_revision()
         hub = EventHub(url, engine, settings.live_poll_interval_seconds)
         app.state.hub = hub

@@ -10,7 +10,7 @@ the ticket stands against its SLA. Every new owner gets it with their notice;
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -19,7 +19,6 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.continuity.wording import BRIEF_KIND
 from app.events.kinds import EventKind
 from app.events.summaries import summarize
 from app.models import (
@@ -33,9 +32,7 @@ from app.models import (
     User,
     Visibility,
 )
-from app.notifications.outbox import PersonalNotice, enqueue
-from app.notifications.rules import NoticeTopic
-from app.sla.policy import is_breached
+from app.tickets.lifecycle import is_breached
 
 MAX_STEPS = 20  # the latest steps; a brief is for reading in a minute
 PROBLEM_CHARS = 2000
@@ -122,14 +119,19 @@ def _from_requester_side(event: TicketEvent) -> bool:
     )
 
 
-async def _load_timelines(session: AsyncSession, ticket_ids: Sequence[int]) -> dict[int, _Timeline]:
+async def _load_timelines(
+    session: AsyncSession, ticket_ids: Sequence[int], leave_out: Collection[int]
+) -> dict[int, _Timeline]:
     timelines: dict[int, _Timeline] = defaultdict(_Timeline)
-    rows = await session.execute(
+    query = (
         select(TicketEvent, User.name, User.role)
         .outerjoin(User, User.id == TicketEvent.actor_id)
         .where(TicketEvent.ticket_id.in_(ticket_ids), TicketEvent.kind.in_(_STEP_KINDS))
         .order_by(TicketEvent.ticket_id, TicketEvent.id)
     )
+    if leave_out:
+        query = query.where(TicketEvent.id.not_in(leave_out))
+    rows = await session.execute(query)
     for event, actor_name, actor_role in rows:
         timelines[event.ticket_id].steps.append((event, actor_name))
         if actor_role is not None and not actor_role.is_staff:
@@ -288,12 +290,18 @@ class BriefBuilder:
 
     @classmethod
     async def load(
-        cls, session: AsyncSession, tickets: Sequence[Ticket], now: datetime | None = None
+        cls,
+        session: AsyncSession,
+        tickets: Sequence[Ticket],
+        now: datetime | None = None,
+        *,
+        leave_out: Collection[int] = (),
     ) -> BriefBuilder:
+        """Briefs from the stored timelines, without the events `leave_out` names."""
         builder = cls(now or datetime.now(UTC))
         if not tickets:
             return builder
-        builder._timelines = await _load_timelines(session, [t.id for t in tickets])
+        builder._timelines = await _load_timelines(session, [t.id for t in tickets], leave_out)
         people = {t.requester_id for t in tickets} | {
             t.owner_id for t in tickets if t.owner_id is not None
         }
@@ -336,7 +344,7 @@ class BriefBuilder:
                     builder._teams[team.id] = team.name
         return builder
 
-    def brief(self, ticket: Ticket, owner: User | None) -> BriefOut:
+    def brief(self, ticket: Ticket, owner: BriefPerson | None) -> BriefOut:
         """The brief of a loaded ticket, for `owner` (the owner it has or is about to get)."""
         team = None
         if ticket.team_id is not None:
@@ -347,30 +355,12 @@ class BriefBuilder:
             requester=BriefPerson(
                 id=ticket.requester_id, name=self._names.get(ticket.requester_id, "?")
             ),
-            owner=None if owner is None else BriefPerson(id=owner.id, name=owner.name),
+            owner=owner,
             team=team,
             now=self.now,
         )
 
 
 async def brief_for(session: AsyncSession, ticket: Ticket, owner: User | None) -> BriefOut:
-    return (await BriefBuilder.load(session, [ticket])).brief(ticket, owner)
-
-
-def brief_notice(ticket: Ticket, owner: User, brief: BriefOut) -> PersonalNotice:
-    """The brief goes with the new owner's notice (it joins the same unsent message)."""
-    return PersonalNotice(
-        owner.id,
-        NoticeTopic.ASSIGNMENT,
-        kind=BRIEF_KIND,
-        data=brief.model_dump(mode="json"),
-        ticket=ticket,
-    )
-
-
-async def send_brief(
-    session: AsyncSession, ticket: Ticket, owner: User, brief: BriefOut | None = None
-) -> None:
-    if brief is None:
-        brief = await brief_for(session, ticket, owner)
-    await enqueue(session, [], [brief_notice(ticket, owner, brief)])
+    briefed = None if owner is None else BriefPerson(id=owner.id, name=owner.name)
+    return (await BriefBuilder.load(session, [ticket])).brief(ticket, briefed)

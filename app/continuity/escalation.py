@@ -9,15 +9,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.continuity.availability import OWNER_ROLES, available_ids
 from app.continuity.policy import team_policy
 from app.continuity.routing import OPEN_WORK, Router
 from app.continuity.schemas import EscalateRequest
 from app.errors import Conflict, UnprocessableEntity
+from app.events.visibility import get_visible_ticket
 from app.models import Team, Ticket, User
+from app.people.availability import OWNER_ROLES, available_ids
 from app.tickets.concurrency import check_if_match
 from app.tickets.service import change_owner
-from app.tickets.visibility import get_visible_ticket
 
 
 def _team_ref(team: Team | None) -> dict[str, Any] | None:

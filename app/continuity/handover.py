@@ -27,12 +27,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.continuity.availability import available_ids, current_absence, unavailable_clause
-from app.continuity.brief import BriefBuilder
 from app.continuity.policy import DEFAULT_POLICY, team_policies
 from app.continuity.routing import OPEN_WORK, Router
 from app.continuity.wording import QUEUE_ALERT_KIND
-from app.events.recorder import person
+from app.events.records import person
 from app.models import (
     Absence,
     Handover,
@@ -44,6 +42,8 @@ from app.models import (
 )
 from app.notifications.outbox import enqueue_personal_notice
 from app.notifications.rules import NoticeTopic
+from app.people.availability import available_ids, current_absence, unavailable_clause
+from app.tickets.schemas import AssignReason
 from app.tickets.service import OwnerChange, change_owner, change_owners
 
 logger = logging.getLogger(__name__)
@@ -158,7 +158,6 @@ async def _hand_over_batch(session: AsyncSession, user_id: int, limit: int) -> O
         .limit(1)
     )
     router = Router(session, now)
-    briefs = await BriefBuilder.load(session, tickets, now)
     why = absence_data(user, absence)
     queued: dict[int | None, list[Ticket]] = defaultdict(list)
     changes: list[OwnerChange] = []
@@ -171,12 +170,13 @@ async def _hand_over_batch(session: AsyncSession, user_id: int, limit: int) -> O
         target = backup
         if target is None and ticket.team_id is not None:
             target = await router.pick(ticket, ticket.team_id, exclude=(user_id,))
-        brief = None if target is None else briefs.brief(ticket, target)
-        changes.append(OwnerChange(ticket, target, extra, brief))
+        changes.append(OwnerChange(ticket, target, extra))
         if target is None:
             queued[ticket.team_id].append(ticket)
-    # The whole batch as one set of writes: events, tickets, outbox rows, records.
-    events = await change_owners(session, changes, actor=None, reason="unavailability", now=now)
+    # The whole batch as one set of writes: events, tickets, briefs, outbox rows, records.
+    events = await change_owners(
+        session, changes, actor=None, reason=AssignReason.UNAVAILABILITY, now=now
+    )
     records = [
         Handover(
             ticket_id=change.ticket.id,

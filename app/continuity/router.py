@@ -29,12 +29,12 @@ from app.continuity.schemas import (
 )
 from app.db import DbSession
 from app.errors import NotFound
+from app.events.visibility import get_visible_ticket
 from app.idempotency.guard import IdempotencyGuard
 from app.models import Absence, RoutingRule, User
 from app.tickets import repository
 from app.tickets.concurrency import etag
 from app.tickets.schemas import TicketOut
-from app.tickets.visibility import get_visible_ticket
 
 router = APIRouter(tags=["continuity"])
 

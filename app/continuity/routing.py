@@ -29,19 +29,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.continuity.availability import available_clause
 from app.models import (
     AgentSkill,
     AssignmentMode,
     Priority,
     Role,
-    RoutingRule,
     Team,
     TeamMember,
     Ticket,
     TicketStatus,
     User,
 )
+from app.people.availability import available_clause
 
 # What an owner still has to work on: the tickets a handover moves.
 OPEN_WORK = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
@@ -54,16 +53,6 @@ PRIORITY_WEIGHT: dict[Priority, int] = {
     Priority.LOW: 1,
     Priority.PLANNING: 1,
 }
-
-
-async def team_for_category(session: AsyncSession, category: str) -> Team | None:
-    """The team a category's routing rule sends tickets to (loaded: routing reads it)."""
-    team: Team | None = await session.scalar(
-        select(Team)
-        .join(RoutingRule, RoutingRule.team_id == Team.id)
-        .where(RoutingRule.category == category)
-    )
-    return team
 
 
 def _covers(category: Any) -> ColumnElement[bool]:
@@ -232,11 +221,3 @@ _TAKE_TURN = text(
     """  # noqa: S608 - a constant of this module
 )
 _NEXT_TURN = text(_CANDIDATES)
-
-
-async def pick_owner(
-    session: AsyncSession, ticket: Ticket, team: Team, *, now: datetime
-) -> User | None:
-    router = Router(session, now)
-    router.knows(team)
-    return await router.pick(ticket, team.id)

@@ -16,7 +16,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.continuity.availability import OWNER_ROLES
 from app.continuity.policy import DEFAULT_POLICY, team_policy
 from app.continuity.schemas import (
     NOT_NULLABLE_ABSENCE_FIELDS,
@@ -29,6 +28,7 @@ from app.continuity.schemas import (
 )
 from app.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from app.models import Absence, AgentSkill, Role, RoutingRule, Team, TeamContinuity, User
+from app.people.availability import OWNER_ROLES
 from app.people.schemas import explicit_changes
 
 WAKE_CHANNEL = "helpdesk_continuity"

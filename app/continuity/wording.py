@@ -155,5 +155,6 @@ def render_queue_alert(
     return [Block(text), Block(words["alert_list"], listing)]
 
 
-register_renderer(BRIEF_KIND, render_brief)
-register_renderer(QUEUE_ALERT_KIND, render_queue_alert)
+def register() -> None:
+    register_renderer(BRIEF_KIND, render_brief)
+    register_renderer(QUEUE_ALERT_KIND, render_queue_alert)

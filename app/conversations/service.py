@@ -12,11 +12,11 @@ from app.conversations.schemas import MessageCreate
 from app.errors import Conflict, Forbidden
 from app.events.kinds import EventKind
 from app.events.recorder import record_event
+from app.events.visibility import get_visible_ticket, message_clause, sees_internal
 from app.models import Channel, Message, Role, Ticket, TicketStatus, User, Visibility
 from app.tickets import search
 from app.tickets.lifecycle import status_after_requester_reply
 from app.tickets.service import move_status, touch
-from app.tickets.visibility import get_visible_ticket, message_clause, sees_internal
 
 
 async def post_message(

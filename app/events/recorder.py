@@ -1,9 +1,10 @@
 """Appending to the timeline: the one way events are written.
 
 Called by the domain services inside the transaction that makes the change, after the
-ticket row has been changed and its version bumped. In that same transaction it writes
-the notification deliveries the event calls for (the outbox), and a trigger announces
-the event with pg_notify, which PostgreSQL delivers only when the transaction commits.
+ticket row has been changed and its version bumped. In that same transaction it runs
+the reactions registered for the events' kinds (app/events/reactions.py), the last of
+which writes the notification deliveries the events call for (the outbox); a trigger
+announces each event with pg_notify, which PostgreSQL delivers only at commit.
 
 Events are written in batches: one INSERT for all the events of a change (a create and
 its routing) or of many tickets (a handover batch), and the tickets' pointers to their
@@ -16,8 +17,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, text
@@ -26,35 +25,9 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.events.kinds import EventKind
+from app.events.reactions import Batch, reactions_of, running_batch
+from app.events.records import NewEvent, Recorded
 from app.models import Ticket, TicketEvent, User, Visibility
-from app.notifications.outbox import PersonalNotice, Recorded, enqueue
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event to append, taken right after its change (version, owner as of then)."""
-
-    ticket: Ticket
-    kind: EventKind
-    actor: User | None
-    visibility: Visibility
-    data: dict[str, Any]
-    ticket_version: int
-    owner_id: int | None
-    at: datetime
-
-    @classmethod
-    def of(
-        cls,
-        ticket: Ticket,
-        kind: EventKind,
-        *,
-        actor: User | None,
-        visibility: Visibility,
-        data: dict[str, Any],
-    ) -> NewEvent:
-        version, owner_id, at = ticket.version, ticket.owner_id, ticket.updated_at
-        return cls(ticket, kind, actor, visibility, data, version, owner_id, at)
 
 
 async def record_event(
@@ -72,20 +45,22 @@ async def record_event(
 
 
 async def record_events(
-    session: AsyncSession,
-    new: Sequence[NewEvent],
-    personal: Sequence[PersonalNotice] = (),
-    *,
-    fresh: Collection[int] = (),
+    session: AsyncSession, new: Sequence[NewEvent], *, fresh: Collection[int] = ()
 ) -> list[TicketEvent]:
-    """Append `new` (in order), then write the outbox rows they and `personal` call for."""
+    """Append `new` (in order) and run the reactions to them (app/events/reactions.py).
+
+    `fresh` names tickets filed in this very transaction. Recorded by a reaction, the
+    events join the batch being reacted to, for its next round."""
     events = await insert_events(session, new, fresh=fresh)
-    await enqueue(
-        session,
-        [Recorded(n.ticket, e, n.actor, n.owner_id) for n, e in zip(new, events, strict=True)],
-        personal,
-        fresh=fresh,
-    )
+    recorded = [
+        Recorded(n.ticket, e, n.actor, n.owner_id, n.status)
+        for n, e in zip(new, events, strict=True)
+    ]
+    running = running_batch(session)
+    if running is not None:
+        running.join(recorded, fresh)
+    elif recorded:
+        await reactions_of(session).react(Batch(session, recorded, set(fresh)))
     return events
 
 
@@ -214,8 +189,3 @@ async def _insert_for_new_tickets(
         for pointer, moved_to in _pointers_moved(n, event_id):
             set_committed_value(n.ticket, pointer, moved_to)
     return events
-
-
-def person(user: User | None) -> dict[str, Any] | None:
-    """How a person is written into event data: enough to render without a lookup."""
-    return None if user is None else {"id": user.id, "name": user.name}

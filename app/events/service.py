@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.events.visibility import event_clause, get_visible_ticket
 from app.models import TicketEvent, User
-from app.tickets.visibility import event_clause, get_visible_ticket
 
 
 async def list_events(

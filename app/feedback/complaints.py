@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,19 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import UnprocessableEntity
 from app.events.kinds import EventKind
+from app.events.reactions import Batch
 from app.events.recorder import record_event
+from app.events.records import Recorded
+from app.events.visibility import get_visible_ticket
 from app.models import Feedback, Level, Role, Ticket, TicketStatus, User, Visibility
-from app.tickets.schemas import AssignReason, AssignRequest, TicketCreate, TicketUpdate
-from app.tickets.service import (
-    OWNER_ROLES,
-    assign,
-    change_owner,
-    create_ticket,
-    move_status,
-    touch,
-    update_ticket,
-)
-from app.tickets.visibility import get_visible_ticket
+from app.tickets.filing import create_ticket
+from app.tickets.schemas import AssignReason, AssignRequest, TicketCreate
+from app.tickets.service import OWNER_ROLES, apply_changes, assign, change_owner, move_status, touch
 
 _STEP_UP = {Level.LOW: Level.MEDIUM, Level.MEDIUM: Level.HIGH, Level.HIGH: Level.HIGH}
 _OPEN = frozenset({TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING})
@@ -50,26 +46,32 @@ async def take_up(
         return ticket
 
     raised = {"from": linked.urgency.value, "to": _STEP_UP[linked.urgency].value}
+    # Its reaction (raise_complained_tickets) reopens and raises the ticket.
     await record_received(session, actor, linked, feedback, now, urgency=raised)
-    if linked.status is TicketStatus.RESOLVED:
-        await move_status(
-            session,
-            linked,
-            TicketStatus.OPEN,
-            actor=actor,
-            note="Reopened: a complaint was filed about this request.",
-            now=now,
-        )
-    if linked.status in _OPEN and linked.urgency is not Level.HIGH:
-        await update_ticket(
-            session,
-            actor,
-            linked.id,
-            TicketUpdate(urgency=_STEP_UP[linked.urgency]),
-            if_match=None,
-            search_config=search_config,
-        )
     return linked
+
+
+async def raise_complained_tickets(batch: Batch, recorded: Sequence[Recorded]) -> None:
+    """A reaction to `feedback.received`: a complaint about a ticket puts it back in
+    front of us (a resolved one is reopened) one step more urgent, priority and SLA
+    targets following, each with its usual timeline event."""
+    for item in recorded:
+        if item.actor is None or "urgency" not in item.event.data:
+            continue  # not a complaint about an existing ticket
+        ticket = item.ticket
+        if ticket.status is TicketStatus.RESOLVED:
+            await move_status(
+                batch.session,
+                ticket,
+                TicketStatus.OPEN,
+                actor=item.actor,
+                note="Reopened: a complaint was filed about this request.",
+                now=item.event.created_at,
+            )
+        if ticket.status in _OPEN and ticket.urgency is not Level.HIGH:
+            await apply_changes(
+                batch.session, item.actor, ticket, {"urgency": _STEP_UP[ticket.urgency]}
+            )
 
 
 async def record_received(

@@ -1,27 +1,45 @@
 """Sending a satisfaction survey when a ticket is resolved.
 
-Called from the one place every status move passes (app.tickets.service.move_status),
-inside the transaction that resolves the ticket: the survey row and its invitation in
-the outbox commit with the resolution, or not at all. Kept free of ticket-service
-imports so that call creates no import circle.
+A reaction to `ticket.status_changed`, in the transaction that resolves the ticket: the
+survey row and its invitation in the outbox commit with the resolution, or not at all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.events.reactions import Batch
+from app.events.records import Recorded
 from app.feedback import notices
 from app.feedback.config import FeedbackConfig
 from app.feedback.tokens import new_nonce, survey_token, token_hash
-from app.models import Role, SatisfactionSurvey, Ticket, User
+from app.models import Role, SatisfactionSurvey, Ticket, TicketStatus, User
+from app.notifications.outbox import PERSONAL_NOTICES
+
+_RESOLVED = TicketStatus.RESOLVED.value
 
 
-async def invite_on_resolution(
+async def invite_on_resolution(batch: Batch, recorded: Sequence[Recorded]) -> None:
+    """Every resolution asks the requester how it went."""
+    for item in recorded:
+        data = item.event.data
+        if data.get("to") != _RESOLVED or data.get("from") == _RESOLVED or item.actor is None:
+            continue
+        survey = await _new_survey(
+            batch.session, item.ticket, resolved_by=item.actor, now=item.event.created_at
+        )
+        if survey is not None:
+            invited, nonce = survey
+            batch.leave(PERSONAL_NOTICES, notices.invitation(invited, item.ticket, nonce))
+
+
+async def _new_survey(
     session: AsyncSession, ticket: Ticket, *, resolved_by: User, now: datetime
-) -> SatisfactionSurvey | None:
+) -> tuple[SatisfactionSurvey, str] | None:
     """One survey per resolution: a reopened and re-resolved ticket gets a new one, and
     the previous, unanswered, stops working (only a ticket's latest survey is open)."""
     requester = await session.get(User, ticket.requester_id)
@@ -49,5 +67,4 @@ async def invite_on_resolution(
     )
     session.add(survey)
     await session.flush()
-    await notices.invite(session, survey, ticket, nonce)
-    return survey
+    return survey, nonce

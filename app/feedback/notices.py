@@ -18,7 +18,7 @@ from app.events.kinds import EventKind
 from app.feedback.config import FeedbackConfig
 from app.feedback.tokens import survey_token
 from app.models import Feedback, SatisfactionSurvey, Ticket, User
-from app.notifications.outbox import enqueue_personal_notice
+from app.notifications.outbox import PersonalNotice, enqueue_personal_notice
 from app.notifications.render import Block, register_renderer
 from app.notifications.rules import NoticeTopic
 
@@ -107,11 +107,8 @@ def survey_link(ticket_id: int, resolution: int, nonce: str) -> str:
 # Enqueueing ----------------------------------------------------------------
 
 
-async def invite(
-    session: AsyncSession, survey: SatisfactionSurvey, ticket: Ticket, nonce: str
-) -> None:
-    await enqueue_personal_notice(
-        session,
+def invitation(survey: SatisfactionSurvey, ticket: Ticket, nonce: str) -> PersonalNotice:
+    return PersonalNotice(
         survey.requester_id,
         NoticeTopic.FEEDBACK,
         kind=SURVEY_INVITATION,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import func
 
 from app.errors import Conflict, NotFound, UnprocessableEntity
+from app.events.visibility import get_visible_ticket
 from app.feedback import complaints, notices
 from app.feedback.schemas import (
     NOT_NULLABLE_FEEDBACK_FIELDS,
@@ -41,9 +42,8 @@ from app.models import (
     User,
     Visibility,
 )
+from app.tickets.filing import customer_by_email
 from app.tickets.schemas import RequesterIn
-from app.tickets.service import _customer_by_email
-from app.tickets.visibility import get_visible_ticket
 
 VOTABLE_KINDS = frozenset({FeedbackKind.SUGGESTION, FeedbackKind.IMPROVEMENT_REQUEST})
 
@@ -190,7 +190,7 @@ async def _customer_for(
     if customer_id is not None:
         customer = await session.get(User, customer_id)
     elif given is not None:
-        customer = await _customer_by_email(
+        customer = await customer_by_email(
             session, RequesterIn(email=given.email, name=given.name, phone=given.phone)
         )
     else:

@@ -16,7 +16,7 @@ def configure(settings: Settings) -> None:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    configure(settings)
+    """The API's part (its settings come with app.wiring.configure)."""
     # The survey link is used without a token, so it is limited per client address.
     app.state.survey_rate_limiter = RateLimiter(
         settings.survey_rate_limit_per_minute, settings.survey_rate_limit_burst

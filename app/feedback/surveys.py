@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, Forbidden, NotFound
 from app.events.kinds import EventKind
-from app.events.recorder import person, record_event
+from app.events.recorder import record_event
+from app.events.records import person
+from app.events.visibility import get_visible_ticket
 from app.feedback import notices
 from app.feedback.config import FeedbackConfig
 from app.feedback.schemas import SurveyAnswer, SurveyOut, SurveyQuestion, SurveyState
@@ -35,9 +37,9 @@ from app.models import (
     User,
     Visibility,
 )
+from app.tickets.filing import create_ticket
 from app.tickets.schemas import PersonRef, TicketCreate
-from app.tickets.service import OWNER_ROLES, change_owner, create_ticket, move_status, touch
-from app.tickets.visibility import get_visible_ticket
+from app.tickets.service import OWNER_ROLES, change_owner, move_status, touch
 
 _LINK_NOT_VALID = (
     "This survey link is not valid: it may have expired or been replaced by a newer survey."

@@ -22,7 +22,7 @@ from typing import Any
 from starlette.types import Message
 from starlette.websockets import WebSocket
 
-from app.live.cursor import Cursor
+from app.events.cursor import Cursor
 from app.live.feed import LiveEvent
 from app.live.topics import Topic, Viewer
 

@@ -23,9 +23,9 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import asyncpg_connect_args
+from app.events.cursor import Cursor, cursor_now
 from app.live import feed
 from app.live.connection import CLOSE_UNAUTHORIZED, FrameCache, LiveConnection
-from app.live.cursor import Cursor, cursor_now
 from app.live.feed import LiveEvent, Snapshot
 from app.live.topics import Topic, topic_keys
 

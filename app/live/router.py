@@ -21,13 +21,13 @@ from starlette.types import Message, Receive, Scope, Send
 
 from app.auth.tokens import hash_token
 from app.config import Settings
+from app.events.cursor import InvalidCursorError, cursor_now, decode_cursor
+from app.events.visibility import ticket_clause
 from app.live import feed
 from app.live.connection import CLOSE_UNAUTHORIZED, LiveConnection
-from app.live.cursor import InvalidCursorError, cursor_now, decode_cursor
 from app.live.hub import EventHub
 from app.live.topics import Topic, TopicError, Viewer, parse_topic
 from app.models import ApiToken, Ticket, User
-from app.tickets.visibility import ticket_clause
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
 """Writing deliveries into the outbox, in the transaction of the change that calls for them.
 
-Called for every timeline event by the recorder. Email and SMS to one person about one
-ticket are coalesced: a change right after another joins the delivery not yet sent,
-or, if one was just sent, waits out a short window and goes with whatever else comes,
-so nobody gets five emails in a minute. Webhooks get every event, one by one.
+Called for every batch of timeline events by the outbox reaction (the last one). Email
+and SMS to one person about one ticket are coalesced: a change right after another
+joins the delivery not yet sent, or, if one was just sent, waits out a short window and
+goes with whatever else comes, so nobody gets five emails in a minute. Webhooks get
+every event, one by one.
 
 Set-based: a batch of events (a create with its routing, a handover batch of 25 tickets)
 costs the same handful of statements as one event: who is around the tickets, who
@@ -24,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import BigInteger, DateTime, String
 
+from app.events.reactions import Slot
+from app.events.records import Recorded
 from app.models import (
     DeliveryChannel,
     DeliveryStatus,
@@ -68,16 +71,6 @@ def message_id(ticket_id: int | None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Recorded:
-    """An event just appended, and who owned its ticket right after it."""
-
-    ticket: Ticket
-    event: TicketEvent
-    actor: User | None
-    owner_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
 class PersonalNotice:
     """Something for one person that is not (only) a ticket event: a brief, a survey."""
 
@@ -86,6 +79,11 @@ class PersonalNotice:
     kind: str
     data: dict[str, Any]
     ticket: Ticket | None = None
+
+
+# Where reactions leave personal notices for the outbox reaction: they go out in the same
+# enqueue as the batch's events, so a new owner's brief joins their assignment notice.
+PERSONAL_NOTICES: Slot[PersonalNotice] = Slot("personal notices")
 
 
 @dataclass(slots=True)
@@ -98,12 +96,6 @@ class _Delivery:
 
 
 _Key = tuple[int, int, DeliveryChannel]  # ticket, recipient, channel
-
-
-async def enqueue_for_event(
-    session: AsyncSession, ticket: Ticket, event: TicketEvent, actor: User | None
-) -> None:
-    await enqueue(session, [Recorded(ticket, event, actor, ticket.owner_id)])
 
 
 async def enqueue_personal_notice(
@@ -430,7 +422,7 @@ async def _enqueue_webhooks(
                         "ticket": {
                             "id": ticket.id,
                             "subject": ticket.subject,
-                            "status": ticket.status.value,
+                            "status": item.status.value,
                         },
                         "event": {
                             "id": event.id,

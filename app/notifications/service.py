@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
+from app.events.visibility import get_visible_ticket
 from app.models import (
     STAFF_ROLES,
     DeliveryChannel,
@@ -24,7 +25,6 @@ from app.models import (
 from app.notifications.retry import attempts_per_round
 from app.notifications.rules import ESSENTIAL_TOPICS, NoticeTopic
 from app.notifications.worker import wake_workers
-from app.tickets.visibility import get_visible_ticket
 
 
 async def deliveries_of_ticket(

@@ -12,11 +12,11 @@ from app.auth.dependencies import AdminUser, CurrentUser, ManagerUser, StaffUser
 from app.common.openapi import problems
 from app.common.pagination import Cursor, Limit, Page, decode_id_cursor, next_id_cursor
 from app.common.types import MAX_BIGINT, IdPath
-from app.continuity.availability import absent_user_ids, is_available
 from app.db import DbSession
 from app.errors import Forbidden
 from app.models import Role, Team, User
 from app.people import service
+from app.people.availability import absent_user_ids, is_available
 from app.people.schemas import TeamCreate, TeamOut, TeamUpdate, UserCreate, UserOut, UserUpdate
 
 router = APIRouter(tags=["people"])

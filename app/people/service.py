@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.notices import announce_access_changed
-from app.continuity.availability import available_clause, unavailable_clause
 from app.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from app.models import STAFF_ROLES, ApiToken, Role, Team, TeamMember, User
+from app.people.availability import available_clause, unavailable_clause
 from app.people.schemas import (
     NOT_NULLABLE_TEAM_FIELDS,
     NOT_NULLABLE_USER_FIELDS,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.models import Priority, Ticket
+from app.models import Priority
 
 # Minutes to first response and to resolution per priority.
 _TARGETS: dict[Priority, tuple[int, int]] = {
@@ -37,27 +37,3 @@ def targets(priority: Priority) -> tuple[timedelta, timedelta]:
 def due_dates(priority: Priority, created_at: datetime) -> SlaDue:
     first, resolve = targets(priority)
     return SlaDue(first_response_due_at=created_at + first, resolution_due_at=created_at + resolve)
-
-
-def is_breached(ticket: Ticket, now: datetime) -> bool:
-    """A target was missed: answered late, resolved late, or overdue and still waiting."""
-    return breached_at(
-        ticket.first_response_due_at,
-        ticket.first_response_at,
-        ticket.resolution_due_at,
-        ticket.resolved_at,
-        now,
-    )
-
-
-def breached_at(
-    first_due: datetime | None,
-    answered: datetime | None,
-    resolve_due: datetime | None,
-    resolved: datetime | None,
-    now: datetime,
-) -> bool:
-    """is_breached from the four columns alone (reads that select columns, not rows)."""
-    if first_due is not None and (answered or now) > first_due:
-        return True
-    return resolve_due is not None and (resolved or now) > resolve_due

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.models import Level, Priority, Role, TicketStatus
+from datetime import datetime
+
+from app.models import Level, Priority, Role, Ticket, TicketStatus
 
 _PRIORITY: dict[tuple[Level, Level], Priority] = {
     # (urgency, impact)
@@ -58,3 +60,27 @@ def status_after_requester_reply(current: TicketStatus) -> TicketStatus | None:
 def ordered(statuses: frozenset[TicketStatus]) -> list[str]:
     order = list(TicketStatus)
     return [s.value for s in sorted(statuses, key=order.index)]
+
+
+def is_breached(ticket: Ticket, now: datetime) -> bool:
+    """A target was missed: answered late, resolved late, or overdue and still waiting."""
+    return breached_at(
+        ticket.first_response_due_at,
+        ticket.first_response_at,
+        ticket.resolution_due_at,
+        ticket.resolved_at,
+        now,
+    )
+
+
+def breached_at(
+    first_due: datetime | None,
+    answered: datetime | None,
+    resolve_due: datetime | None,
+    resolved: datetime | None,
+    now: datetime,
+) -> bool:
+    """is_breached from the four columns alone (reads that select columns, not rows)."""
+    if first_due is not None and (answered or now) > first_due:
+        return True
+    return resolve_due is not None and (resolved or now) > resolve_due

@@ -35,14 +35,14 @@ from sqlalchemy.orm import aliased
 
 from app.common.pagination import decode_cursor, encode_cursor
 from app.errors import BadRequest
+from app.events.position import SNAPSHOT_XMIN, position_at
 from app.events.schemas import LastAction, OwnerChange
 from app.events.summaries import summarize
-from app.live.position import SNAPSHOT_XMIN, position_at
+from app.events.visibility import sees_internal, ticket_clause
 from app.models import Role, Team, Ticket, TicketEvent, User
-from app.sla.policy import breached_at
+from app.tickets.filing import Filed
+from app.tickets.lifecycle import breached_at
 from app.tickets.schemas import PersonRef, RequesterRef, SlaOut, TicketFilters, TicketOut
-from app.tickets.service import Filed
-from app.tickets.visibility import sees_internal, ticket_clause
 
 _Requester = aliased(User, name="requester")
 _Owner = aliased(User, name="owner")

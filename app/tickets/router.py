@@ -14,10 +14,10 @@ from app.common.pagination import Cursor, Limit, Page
 from app.common.types import MAX_BIGINT, IdPath, reject_nul
 from app.db import DbSession
 from app.errors import NotFound, UnprocessableEntity
+from app.events.cursor import EVENTS_CURSOR_HEADER
 from app.idempotency.guard import IdempotencyGuard
-from app.live.cursor import EVENTS_CURSOR_HEADER
 from app.models import Channel, Priority, Role, TicketStatus, User
-from app.tickets import repository, service
+from app.tickets import filing, repository, service
 from app.tickets.concurrency import etag
 from app.tickets.schemas import (
     CUSTOMER_CREATE_FIELDS,
@@ -74,9 +74,7 @@ async def create_ticket(
         extra = sorted(data.model_fields_set - CUSTOMER_CREATE_FIELDS)
         if extra:
             raise UnprocessableEntity(f"Customers cannot set: {', '.join(extra)}.")
-    filed = await service.create_ticket(
-        session, author, data, search_config=_search_config(request)
-    )
+    filed = await filing.create_ticket(session, author, data, search_config=_search_config(request))
     ticket = filed.ticket
     return await idempotency.respond(
         repository.present_filed(filed),

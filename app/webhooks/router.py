@@ -19,6 +19,7 @@ from app.common.types import IdPath
 from app.db import DbSession
 from app.idempotency.guard import IdempotencyGuard
 from app.models import DeliveryStatus, WebhookEndpoint
+from app.notifications.channels.targets import TargetPolicy
 from app.webhooks import service
 from app.webhooks.schemas import (
     WebhookCreate,
@@ -28,7 +29,6 @@ from app.webhooks.schemas import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from app.webhooks.targets import TargetPolicy
 
 router = APIRouter(tags=["webhooks"])
 

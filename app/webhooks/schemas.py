@@ -17,7 +17,7 @@ from pydantic import (
 from app.common.types import reject_nul
 from app.events.kinds import EventKind
 from app.models import DeliveryStatus, NotificationDelivery
-from app.webhooks.targets import MAX_URL_LENGTH, url_problem
+from app.notifications.channels.targets import MAX_URL_LENGTH, url_problem
 
 
 def _webhook_url(value: str) -> str:

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound, UnprocessableEntity
 from app.models import DeliveryStatus, NotificationDelivery, User, WebhookEndpoint
+from app.notifications.channels.targets import TargetError, TargetPolicy, vet_target
 from app.notifications.service import send_again
 from app.webhooks.schemas import NOT_NULLABLE_FIELDS, WebhookCreate, WebhookUpdate
-from app.webhooks.targets import TargetError, TargetPolicy, vet_target
 
 SECRET_BYTES = 24
 DISABLED_BY_ADMIN = "disabled by an admin"

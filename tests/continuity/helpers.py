@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.common.dates import format_day
-from app.continuity.availability import unavailable_clause
 from app.continuity.routing import OPEN_WORK
 from app.models import NotificationDelivery, Ticket, TicketEvent, User
+from app.people.availability import unavailable_clause
 from tests.factories import Actor
 
 API = "/api/v1"

@@ -183,7 +183,7 @@ async def test_a_console_that_lists_then_watches_misses_nothing_in_between(
 async def test_a_cursor_older_than_the_window_asks_for_a_resync(
     live_server: LiveServer, actors: Actors
 ) -> None:
-    from app.live.cursor import Cursor
+    from app.events.cursor import Cursor
 
     agent = await actors.agent()
     ancient = Cursor(xmin=1, issued_at=0).encode()

@@ -17,7 +17,7 @@ from app.config import Settings
 from app.live.hub import HUB_APPLICATION_NAME
 from app.main import create_app
 from app.models import Role, User
-from app.tickets import service
+from app.tickets import filing
 from app.tickets.schemas import TicketCreate
 from tests.factories import Actors
 from tests.live.conftest import LiveServer, live_client, serve
@@ -99,7 +99,7 @@ async def test_a_late_commit_is_not_skipped_by_a_client_resuming_from_its_cursor
         actor = await slow.get(User, customer.id)
         assert actor is not None
         assert actor.role is Role.CUSTOMER
-        filed = await service.create_ticket(
+        filed = await filing.create_ticket(
             slow,
             actor,
             TicketCreate(subject="committed late", description="d"),

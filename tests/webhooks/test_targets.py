@@ -10,9 +10,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.notifications.channels.targets import (
+    TargetPolicy,
+    TargetRefused,
+    non_public_kind,
+    vet_target,
+)
 from app.notifications.setup import make_worker
 from app.notifications.worker import DeliveryWorker
-from app.webhooks.targets import TargetPolicy, TargetRefused, non_public_kind, vet_target
 from tests.factories import Actors, assert_problem
 from tests.webhooks.helpers import API, Receiver, create_webhook, expect, file_ticket, sql
 

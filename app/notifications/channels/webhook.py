@@ -2,8 +2,9 @@
 
 Every attempt of a delivery carries the same `webhook-id` (the delivery's idempotency
 key), so a receiver recognises a repeat after a crash or a redelivery. The target is
-checked again before each attempt (see app.webhooks.targets): a URL that now resolves to
-a refused address fails for good, and the send goes to the address that was checked.
+checked again before each attempt (see app.notifications.channels.targets): a URL that
+now resolves to a refused address fails for good, and the send goes to the address that
+was checked.
 Redirects are never followed: a 3xx is a failure like any other non-2xx.
 """
 
@@ -21,7 +22,12 @@ import httpx
 
 from app.config import Settings
 from app.notifications.channels.base import Outcome, Outgoing
-from app.webhooks.targets import TargetPolicy, TargetRefused, TargetUnresolved, vet_target
+from app.notifications.channels.targets import (
+    TargetPolicy,
+    TargetRefused,
+    TargetUnresolved,
+    vet_target,
+)
 
 USER_AGENT = "helpdesk-webhooks/1"
 _KEPT_RESPONSE_BYTES = 1000  # of a failed answer, for last_error; the rest is not read

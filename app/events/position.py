@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Text, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.live.cursor import cursor_now
+from app.events.cursor import cursor_now
 
 _XMIN = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 

@@ -1,0 +1,55 @@
+"""Start-up wiring: what every process that records events or sends notices needs.
+
+The reactions are listed here, in the order they run, and nowhere else: a domain that
+must act when tickets change is one more line below (app/events/reactions.py says how
+reactions run; docs/architecture.md where a new capability plugs in).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.continuity import reactions as continuity
+from app.continuity import wording as continuity_wording
+from app.db import create_sessionmaker
+from app.events.kinds import EventKind
+from app.events.reactions import Reactions, bind
+from app.feedback import complaints, invitations
+from app.feedback.setup import configure as configure_feedback
+from app.notifications import reactions as notifications
+from app.notifications.setup import configure_outbox
+from app.sla import reactions as sla
+
+
+def reactions() -> Reactions:
+    return (
+        Reactions()
+        # Before a new ticket's row goes in: the row is written once, as it ends up.
+        .on_filing(sla.due_on_filing)  # its due times, from its priority
+        .on_filing(continuity.route_new_tickets)  # its first owner, by its team's mode
+        # After events are appended. What a reaction records is reacted to in the next
+        # round, by every reaction that wants it.
+        .on({EventKind.FEEDBACK_RECEIVED}, complaints.raise_complained_tickets)
+        .on({EventKind.PRIORITY_CHANGED}, sla.rearm_on_priority_change)
+        .on({EventKind.OWNER_CHANGED}, continuity.brief_new_owners)
+        .on({EventKind.STATUS_CHANGED}, invitations.invite_on_resolution)
+        # Last, once nothing more is recorded: who hears what, into the outbox.
+        .on_settled(notifications.write_outbox)
+    )
+
+
+def sessionmaker_for(
+    engine: AsyncEngine, with_reactions: Reactions | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose recorded events run the reactions above (or `with_reactions`)."""
+    maker = create_sessionmaker(engine)
+    bind(maker, with_reactions or reactions())
+    return maker
+
+
+def configure(settings: Settings) -> None:
+    """The settings and notice wording of the outbox and of the domains that add notices."""
+    configure_outbox(settings)
+    configure_feedback(settings)  # survey links and feedback wording in emails
+    continuity_wording.register()

@@ -1,0 +1,20 @@
+"""`helpdesk worker`: delivery workers in a process of their own."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app import wiring
+from app.config import Settings
+from app.db import create_engine
+from app.notifications.setup import running_workers
+
+
+async def run_workers(settings: Settings, database_url: str, count: int) -> None:
+    wiring.configure(settings)
+    engine = create_engine(settings, database_url)
+    try:
+        async with running_workers(settings, wiring.sessionmaker_for(engine), database_url, count):
+            await asyncio.Event().wait()  # until the process is told to stop
+    finally:
+        await engine.dispose()
