@@ -1,0 +1,18 @@
+"""docs/architecture.md lists the reactions as app/wiring.py registers them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from app import wiring
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
+
+
+def test_the_architecture_page_lists_the_reactions_in_their_order() -> None:
+    text = DOC.read_text()
+    section = text.split("## The reactions", 1)[1]
+    listed = re.search(r"```text\n(.*?)```", section, re.DOTALL)
+    assert listed is not None
+    assert listed.group(1).splitlines() == wiring.reactions().describe()
