@@ -30,9 +30,9 @@ Segment = tuple[int, int, int]  # start, end (exclusive), offset: all microsecon
 
 
 def offset_at(zone: ZoneInfo, instant: int) -> int:
-    """The zone's UTC offset at an instant, in microseconds."""
-    local = (EPOCH + timedelta(microseconds=instant)).astimezone(zone)
-    offset = local.utcoffset()
+    """The zone's UTC offset at an instant, in microseconds. Offsets change on whole
+    seconds, so the second the instant falls in decides."""
+    offset = datetime.fromtimestamp(instant // SECOND_US, zone).utcoffset()
     assert offset is not None  # a ZoneInfo always has one
     return offset // _ONE_US
 
