@@ -34,7 +34,7 @@ calendars by (calendar id, version), so an edited calendar is compiled anew and 
 old version simply ages out.
 
 Wiring: the calendar row (time zone, always_open, hours, holidays, version) becomes a
-`CalendarSpec` through `app.sla.schemas.CalendarIn.to_spec`; `calendars.get(id,
+`CalendarSpec` through `app.sla.calendar_schemas.calendar_spec`; `calendars.get(id,
 version, load)` returns the compiled calendar; the SLA reaction computes due times
 with it when a ticket is created or its priority, team or policy changes, and stores
 them. Nothing here touches the database.
