@@ -153,7 +153,10 @@ def _to_us(moment: datetime) -> int:
 
 
 def _from_us(instant: int) -> datetime:
-    return EPOCH + timedelta(microseconds=instant)
+    try:
+        return EPOCH + timedelta(microseconds=instant)
+    except OverflowError:
+        raise BeyondHorizon("past the years datetime can represent") from None
 
 
 def _month_of(instant: int) -> int:
@@ -198,15 +201,15 @@ class _Month:
         return self.starts[index] + business - self.before[index]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class BusinessCalendar:
     """A compiled calendar. Build it with `compile_calendar`; share it freely."""
 
     spec: CalendarSpec
-    _zone: ZoneInfo = field(init=False)
-    _week: tuple[tuple[tuple[int, int], ...], ...] = field(init=False)
-    _holiday_ordinals: frozenset[int] = field(init=False)
-    _months: dict[int, _Month] = field(init=False, default_factory=dict)
+    _zone: ZoneInfo = field(init=False, repr=False)
+    _week: tuple[tuple[tuple[int, int], ...], ...] = field(init=False, repr=False)
+    _holiday_ordinals: frozenset[int] = field(init=False, repr=False)
+    _months: dict[int, _Month] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._zone = ZoneInfo(self.spec.time_zone)

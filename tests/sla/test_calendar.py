@@ -292,3 +292,11 @@ def test_the_cache_compiles_each_version_once() -> None:
     assert len(cache) == 2  # the least recently used (7, 1) went
     cache.get(7, 1, lambda: load(1))
     assert loads == [1, 2, 1, 1]
+
+
+def test_due_times_past_what_datetime_can_hold_are_refused() -> None:
+    end_of_time = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+    with pytest.raises(BeyondHorizon):
+        ALWAYS_OPEN.add_business_time(end_of_time, timedelta(days=1))
+    with pytest.raises(BeyondHorizon):
+        desk().add_business_time(datetime(9998, 12, 31, tzinfo=UTC), timedelta(days=30))
