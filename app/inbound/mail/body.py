@@ -173,9 +173,9 @@ def part_bytes(part: Message) -> bytes:
     return decoded if isinstance(decoded, bytes) else b""
 
 
-def _delivery_status_bytes(part: Message) -> bytes:
-    """A message/delivery-status part as text again: the parser splits it into blocks
-    of header fields, one per recipient."""
+def _header_blocks_bytes(part: Message) -> bytes:
+    """A report part (message/delivery-status, message/disposition-notification) as
+    text again: the parser splits it into blocks of header fields."""
     blocks = part.get_payload()
     if not isinstance(blocks, list):
         return part_bytes(part)
@@ -183,6 +183,10 @@ def _delivery_status_bytes(part: Message) -> bytes:
     for block in blocks:
         if isinstance(block, Message):
             lines.extend(f"{name}: {value}" for name, value in block.raw_items())
+            body = block.get_payload()
+            if isinstance(body, str) and body.strip():
+                lines.append("")
+                lines.append(body.rstrip("\n"))
             lines.append("")
     return "\n".join(lines).encode("utf-8", "surrogateescape")
 
@@ -291,11 +295,12 @@ class BodyWalker:
             return
         ctype = content_type(part)
         children = part.get_payload()
-        if ctype == "message/delivery-status":
+        if ctype.startswith("message/") and ctype not in _MESSAGE_TYPES:
+            # Reports (delivery-status, disposition-notification, feedback-report) and
+            # the rest are header blocks the parser split up: kept as text files.
+            name = _DEFAULT_NAMES.get(ctype, f"{ctype.split('/')[1]}.txt")
             out.attachments.append(
-                MailAttachment(
-                    _DEFAULT_NAMES[ctype], ctype, _delivery_status_bytes(part), "attachment"
-                )
+                MailAttachment(name, ctype, _header_blocks_bytes(part), "attachment")
             )
             return
         if part.is_multipart() and isinstance(children, list):

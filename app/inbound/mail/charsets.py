@@ -122,12 +122,15 @@ _SHORT_TEXT_CANDIDATES = (
 )
 
 _LONE_SURROGATES = re.compile("[\ud800-\udfff]")
-_UNSAFE_CONTROLS = re.compile("[\x00\x01-\x08\x0b\x0e-\x1f\x7f]")
+# C0 controls but tab, line feed, form feed and carriage return; DEL; and the byte order
+# mark, which some clients leave at the start of every part.
+_UNSAFE_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufeff]")
 
 
 def clean_text(text: str) -> str:
     """Text PostgreSQL can store and a person can read: no NUL or other C0 controls
-    (tab, line feed, form feed and carriage return stay), no lone surrogates."""
+    (tab, line feed, form feed and carriage return stay), no byte order marks, no lone
+    surrogates."""
     if _UNSAFE_CONTROLS.search(text):
         text = _UNSAFE_CONTROLS.sub("", text)
     if _LONE_SURROGATES.search(text):

@@ -20,7 +20,9 @@ from app.inbound.mail.model import MailAddress
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?(.*?)\?=", re.DOTALL)
 _FOLD = re.compile(rb"\r?\n(?=[ \t])")
 _NEWLINES = re.compile(rb"[\r\n]+")
-_WHITESPACE = re.compile(r"\s+")
+# Folding and tabs, not every Unicode space: an ideographic space in a Japanese subject
+# is part of the text.
+_WHITESPACE = re.compile(r"[ \t\r\n]+")
 _ANGLE_ID = re.compile(r"<([^<>]*)>")
 _BASE64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
 
@@ -97,12 +99,13 @@ def decode_words(text: str, hints: Sequence[str] = ()) -> str:
 def decode_value(value: str, hints: Sequence[str] = ()) -> str:
     """A raw header value as display text: unfolded, decoded, whitespace collapsed."""
     text = decode_words(unfolded_text(value, hints), hints)
-    return clean_text(_WHITESPACE.sub(" ", text).strip())
+    return clean_text(_WHITESPACE.sub(" ", text).strip(" "))
 
 
 def _address(name: str, address: str, hints: Sequence[str]) -> MailAddress | None:
     address = address.strip().strip("<>").strip()
-    name = clean_text(_WHITESPACE.sub(" ", decode_words(name, hints)).strip().strip("\"'"))
+    name = _WHITESPACE.sub(" ", decode_words(name, hints)).strip(" ").strip("\"'").strip(" ")
+    name = clean_text(name)
     if not address:
         return None
     address = clean_text(_WHITESPACE.sub("", address))[:320]
