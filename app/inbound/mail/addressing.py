@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from email.utils import parseaddr
 
 from app.inbound.mail.model import MailAddress
 
@@ -49,7 +50,9 @@ def plus_address(mailbox: str, ticket_id: int) -> str:
 
 def base_address(address: str) -> str:
     """An address without its +tag, lower case: `Support+t42@Desk.example` ->
-    `support@desk.example`."""
+    `support@desk.example` (a display name around it, as in `Desk <a@b>`, is dropped)."""
+    if "<" in address:
+        address = parseaddr(address)[1] or address
     local, at, domain = address.strip().lower().rpartition("@")
     if not at:
         return address.strip().lower()

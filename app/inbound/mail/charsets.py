@@ -121,6 +121,32 @@ _SHORT_TEXT_CANDIDATES = (
     "big5hkscs",
 )
 
+# How common each charset is in mail, most first: the tie-breaker between readings a
+# statistical detector finds equally clean.
+_COMMON_IN_MAIL = (
+    "utf_8",
+    "cp1252",
+    "iso8859_15",
+    "cp1250",
+    "iso8859_2",
+    "cp1251",
+    "koi8_r",
+    "gb18030",
+    "cp932",
+    "shift_jis",
+    "euc_jp",
+    "cp949",
+    "euc_kr",
+    "big5",
+    "cp1253",
+    "cp1254",
+    "cp1255",
+    "cp1256",
+    "cp1257",
+    "koi8_u",
+    "cp874",
+)
+
 _LONE_SURROGATES = re.compile("[\ud800-\udfff]")
 # C0 controls but tab, line feed, form feed and carriage return; DEL; and the byte order
 # mark, which some clients leave at the start of every part.
@@ -153,7 +179,7 @@ def codecs_for(label: str | None) -> tuple[str, ...]:
         info = codecs.lookup(name)
     except (LookupError, ValueError):
         return ()
-    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+    if not getattr(info, "_is_text_encoding", True) or info.name.replace("-", "_") in _NOT_CHARSETS:
         return ()
     if info.name in ("iso8859-1", "latin-1"):
         return ("cp1252",)
@@ -267,17 +293,26 @@ def _best_short_guess(data: bytes, preferred: Sequence[str]) -> tuple[str, str] 
 
 
 def _statistical_guess(data: bytes) -> tuple[str, str] | None:
+    """charset-normalizer's reading, re-ranked: among the readings about as clean as
+    its best one, the charset most used in mail wins (it otherwise happily reads a
+    short French text as Baltic, whose letters decode just as cleanly)."""
     try:
-        match = from_bytes(data[:65536]).best()
+        matches = list(from_bytes(data[:65536]))
     except Exception:  # the detector is heuristic code; its failure is not ours to raise
         return None
-    if match is None or match.chaos > 0.25:
+    if not matches:
         return None
-    codec = match.encoding
-    text = _strict(data, codec)
-    if text is None:
+    cleanest = min(match.chaos for match in matches)
+    if cleanest > 0.25:
         return None
-    return (text, codec) if plausibility(text[:4096]) >= 0.6 else None
+    close = [match for match in matches if match.chaos <= cleanest + 0.1]
+    ranked = [c for c in _COMMON_IN_MAIL if any(c in m.could_be_from_charset for m in close)]
+    ranked += [match.encoding for match in close]
+    for codec in ranked:
+        text = _strict(data, codec)
+        if text is not None and plausibility(text[:4096]) >= 0.6:
+            return text, codec
+    return None
 
 
 def decode_bytes(

@@ -123,6 +123,13 @@ def _flatten_outlook_paragraphs(tree: lxml.html.HtmlElement) -> None:
     as paragraphs with margins that would double-space the whole mail."""
     for paragraph in tree.xpath(f"//p[{_class('MsoNormal')}]"):
         paragraph.tag = "div"
+        empty = not paragraph.text_content().strip(" \t\r\n\u00a0")
+        if empty and not any(True for _ in paragraph.iter("img")):
+            # Outlook's blank line: a paragraph holding only a non-breaking space.
+            for child in list(paragraph):
+                paragraph.remove(child)
+            paragraph.text = None
+            paragraph.append(lxml.html.Element("br"))
 
 
 def _cut_from(marker: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
