@@ -3,7 +3,7 @@
 The pipeline (parse -> identify -> thread -> record) is built on this API:
 
 - `parse_mail(raw, limits)` -> `ParsedMail`, or `MailParseFailure` (quarantine it);
-  never raises.
+  never raises. `limits_from_settings(settings)` gives the configured `MailLimits`.
 - `classify(mail)` -> `MailClassification`: personal, auto-reply, automated or bounce
   (with its `BounceReport`); `acknowledge` says whether an automatic answer may go back.
 - `loop_reason(mail, desk_addresses, mail_domain)`: the desk's own mail coming back.
@@ -37,7 +37,7 @@ from app.inbound.mail.model import (
     ParsedMail,
     ReplyParts,
 )
-from app.inbound.mail.parser import parse_mail
+from app.inbound.mail.parser import limits_from_settings, parse_mail
 from app.inbound.mail.reply import split_reply
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "classify",
     "clean_subject",
     "html_to_text",
+    "limits_from_settings",
     "loop_reason",
     "parse_mail",
     "plus_address",

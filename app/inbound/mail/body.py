@@ -25,14 +25,14 @@ import binascii
 import io
 import mimetypes
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.generator import BytesGenerator
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value
-from typing import Literal, cast
+from typing import Literal
 
 from app.inbound.mail.charsets import clean_text, decode_bytes
 from app.inbound.mail.headers import (
@@ -45,7 +45,9 @@ from app.inbound.mail.headers import (
 from app.inbound.mail.html import html_to_text
 from app.inbound.mail.model import ForwardedMail, MailAttachment, MailLimits
 
-_REGENERATE = policy.default.clone(refold_source="none", max_line_length=0)
+_REGENERATE = policy.compat32.clone(max_line_length=0)
+_MODERN_HEADERS = policy.default.header_factory
+_UNFOLD = re.compile(r"\r?\n(?=[ \t])")
 _UUENCODE_BEGIN = re.compile(r"^begin [0-7]{3,4} (.+)$")
 _BASE64_ALPHABET = re.compile(r"[^A-Za-z0-9+/]")
 _FILENAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
@@ -115,12 +117,30 @@ def safe_filename(name: str | None) -> str | None:
     return name
 
 
-def filename_of(part: Message) -> str | None:
-    name: object = None
+def _modern_param(part: Message, header: str, param: str) -> str | None:
+    """A parameter as the modern policy's header parser reads it (RFC 2231 continuations
+    and charsets, RFC 2047 words inside quotes). Used for the few headers that name
+    files; the MIME structure itself is parsed with compat32 (see parser.py)."""
+    raw = raw_headers(part).get(header)
+    if not raw:
+        return None
     try:
-        name = part.get_filename()
-    except Exception:  # the modern header parser has had crash bugs on odd input
-        name = None
+        parsed = _MODERN_HEADERS(header, _UNFOLD.sub("", raw).rstrip("\r\n"))
+        value = parsed.params.get(param)
+    except Exception:  # its parser has had crash bugs on odd input; compat32 follows
+        return None
+    return str(value) if value else None
+
+
+def filename_of(part: Message) -> str | None:
+    name: object = _modern_param(part, "content-disposition", "filename")
+    if not name:
+        try:
+            name = part.get_filename()
+        except Exception:
+            name = None
+    if not name:
+        name = _modern_param(part, "content-type", "name")
     if not name:
         try:
             name = part.get_param("name", header="content-type")
@@ -139,12 +159,15 @@ def disposition_of(part: Message) -> str | None:
     return disposition.lower() if disposition else None
 
 
-def _base64(payload: str) -> bytes:
+def _base64(payload: str | memoryview) -> bytes:
     try:
         return binascii.a2b_base64(payload)
     except (binascii.Error, ValueError):
         # Stray characters or broken padding: keep the alphabet, fix the length.
-        data = _BASE64_ALPHABET.sub("", payload.encode("ascii", "ignore").decode("ascii"))
+        text = (
+            bytes(payload).decode("ascii", "ignore") if isinstance(payload, memoryview) else payload
+        )
+        data = _BASE64_ALPHABET.sub("", text.encode("ascii", "ignore").decode("ascii"))
         data = data[: len(data) - len(data) % 4] if len(data) % 4 == 1 else data
         try:
             return binascii.a2b_base64(data + "=" * (-len(data) % 4))
@@ -152,14 +175,17 @@ def _base64(payload: str) -> bytes:
             return b""
 
 
-def part_bytes(part: Message) -> bytes:
-    """The part's content with its transfer encoding undone (never raises)."""
+def part_bytes(part: Message, spilled: Mapping[str, memoryview] | None = None) -> bytes:
+    """The part's content with its transfer encoding undone (never raises). A body the
+    parser never saw (see `spill`) is decoded from the raw bytes it stands for."""
     if part.is_multipart():
         return b""
     encoding = raw_headers(part).get("content-transfer-encoding", "")
     encoding = decode_value(encoding).lower().strip() if encoding else ""
     if encoding == "base64":
         payload = part.get_payload()
+        if spilled and isinstance(payload, str) and payload.strip() in spilled:
+            return _base64(spilled[payload.strip()])
         if isinstance(payload, bytes):
             return _base64(payload.decode("ascii", "ignore"))
         if not isinstance(payload, str):
@@ -266,13 +292,16 @@ def _extract_uuencoded(text: str, into: list[MailAttachment]) -> str:
 class BodyWalker:
     """Walks one message tree; `walk` fills a BodyParts."""
 
-    def __init__(self, limits: MailLimits, hints: list[str]) -> None:
+    def __init__(
+        self, limits: MailLimits, hints: list[str], spilled: Mapping[str, memoryview] | None = None
+    ) -> None:
         self.limits = limits
         self.hints = hints
+        self.spilled = spilled or {}
         self.parts_seen = 0
 
     def text_of(self, part: Message) -> str:
-        data = part_bytes(part)
+        data = part_bytes(part, self.spilled)
         charset = declared_charset(part)
         text, _ = decode_bytes(data, charset, [*self.hints, *self.limits.fallback_charsets])
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -361,7 +390,7 @@ class BodyWalker:
             MailAttachment(
                 filename=filename or _DEFAULT_NAMES.get(ctype),
                 content_type=ctype,
-                content=part_bytes(part),
+                content=part_bytes(part, self.spilled),
                 disposition="inline" if inline else "attachment",
                 content_id=content_id or None,
             )
@@ -376,7 +405,7 @@ class BodyWalker:
         if encoding in ("base64", "quoted-printable"):
             # Not allowed on message/rfc822, but sent: the parser read the encoded text as
             # a message; read the decoded bytes instead.
-            inner = BytesParser(policy=policy.default).parsebytes(data)
+            inner = BytesParser(policy=policy.compat32).parsebytes(data)
         forwarded = self.forwarded(inner, depth)
         name = filename_of(part) or safe_filename(f"{forwarded.subject or 'message'}.eml")
         out.attachments.append(
@@ -389,7 +418,7 @@ class BodyWalker:
         headers = raw_headers(inner)
         sender = parse_addresses([headers["from"]], self.hints) if "from" in headers else ()
         body = BodyParts()
-        walker = BodyWalker(self.limits, self.hints)
+        walker = BodyWalker(self.limits, self.hints, self.spilled)
         walker.parts_seen = self.parts_seen
         walker.walk(inner, body, depth + 1)
         self.parts_seen = walker.parts_seen
@@ -414,9 +443,7 @@ def message_bytes(part: Message, inner: Message) -> bytes:
     """The bytes of an attached message, as close to how it arrived as the parser allows."""
     buffer = io.BytesIO()
     try:
-        BytesGenerator(buffer, mangle_from_=False, policy=_REGENERATE).flatten(
-            cast(EmailMessage, inner)
-        )
+        BytesGenerator(buffer, mangle_from_=False, policy=_REGENERATE).flatten(inner)
     except Exception:
         try:
             return inner.as_bytes(policy=policy.compat32)

@@ -3,12 +3,14 @@ absurd structures are cut short, never crash the parser."""
 
 from __future__ import annotations
 
+from app.config import Settings
 from app.inbound.mail import (
     FailureReason,
     MailLimits,
     MailParseFailure,
     MessageIdSource,
     ParsedMail,
+    limits_from_settings,
     parse_mail,
 )
 from tests.inbound.mail.sources import parsed
@@ -85,3 +87,15 @@ def test_leading_blank_lines_and_mbox_from_line() -> None:
     )
     assert result.subject == "s"
     assert result.text == "b"
+
+
+def test_limits_come_from_the_settings() -> None:
+    settings = Settings(
+        inbound_max_message_bytes=100_000,
+        inbound_fallback_charsets="koi8-r, windows-1251",  # type: ignore[arg-type]
+    )
+    limits = limits_from_settings(settings)
+    assert limits.max_message_bytes == 100_000
+    assert limits.fallback_charsets == ("koi8-r", "windows-1251")
+    short_russian = b"From: a@b.example\nSubject: s\n\n" + "ТЕСТ".encode("koi8_r")
+    assert parse_mail(short_russian, limits).text == "ТЕСТ"  # type: ignore[union-attr]
