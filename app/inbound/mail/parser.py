@@ -46,6 +46,8 @@ _POLICY = policy.compat32
 _CHUNK = 64 * 1024
 _MAX_HEADERS = 500
 _WORDS = re.compile(r"\w{3,}")
+_TRAILING_SPACE = re.compile(r"(?<!^--)[ \t]+\n", re.MULTILINE)  # "-- " stays
+_BLANK_RUNS = re.compile(r"\n{3,}")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _IDENTITY_HEADERS = ("from", "to", "cc", "subject", "date", "message-id")
 # Where an MTA or mail service wrote the address a mail was delivered to.
@@ -166,6 +168,12 @@ def _fallback_text(body: BodyParts, hints: list[str], limits: MailLimits) -> str
     return ""
 
 
+def _tidy(text: str) -> str:
+    """Plain text without trailing spaces on its lines or runs of blank lines."""
+    text = _TRAILING_SPACE.sub("\n", text + "\n")
+    return _BLANK_RUNS.sub("\n\n", text).strip("\n")
+
+
 def _words(text: str) -> set[str]:
     return set(_WORDS.findall(text.lower()))
 
@@ -264,7 +272,7 @@ def _parse(raw: bytes, limits: MailLimits) -> ParsedMail | MailParseFailure:
     walker = BodyWalker(limits, hints, spilled.bodies)
     body = BodyParts()
     walker.walk(message, body)
-    plain = "\n\n".join(part.strip("\n") for part in body.plain if part.strip())
+    plain = "\n\n".join(_tidy(part) for part in body.plain if part.strip())
     if not plain and not any(part.strip() for part in body.html):
         plain = _fallback_text(body, hints, limits)
     html = "\n".join(body.html) if any(part.strip() for part in body.html) else None
