@@ -293,11 +293,17 @@ class BodyWalker:
     """Walks one message tree; `walk` fills a BodyParts."""
 
     def __init__(
-        self, limits: MailLimits, hints: list[str], spilled: Mapping[str, memoryview] | None = None
+        self,
+        limits: MailLimits,
+        hints: list[str],
+        spilled: Mapping[str, memoryview] | None = None,
+        *,
+        keep_attachments: bool = True,
     ) -> None:
         self.limits = limits
         self.hints = hints
         self.spilled = spilled or {}
+        self.keep_attachments = keep_attachments
         self.parts_seen = 0
 
     def text_of(self, part: Message) -> str:
@@ -390,7 +396,7 @@ class BodyWalker:
             MailAttachment(
                 filename=filename or _DEFAULT_NAMES.get(ctype),
                 content_type=ctype,
-                content=part_bytes(part, self.spilled),
+                content=part_bytes(part, self.spilled) if self.keep_attachments else b"",
                 disposition="inline" if inline else "attachment",
                 content_id=content_id or None,
             )
@@ -400,9 +406,9 @@ class BodyWalker:
         inner = part.get_payload(0)
         if not isinstance(inner, Message):
             return
-        data = message_bytes(part, inner)
+        data = message_bytes(part, inner, self.spilled) if self.keep_attachments else b""
         encoding = raw_headers(part).get("content-transfer-encoding", "").strip().lower()
-        if encoding in ("base64", "quoted-printable"):
+        if encoding in ("base64", "quoted-printable") and data:
             # Not allowed on message/rfc822, but sent: the parser read the encoded text as
             # a message; read the decoded bytes instead.
             inner = BytesParser(policy=policy.compat32).parsebytes(data)
@@ -418,7 +424,8 @@ class BodyWalker:
         headers = raw_headers(inner)
         sender = parse_addresses([headers["from"]], self.hints) if "from" in headers else ()
         body = BodyParts()
-        walker = BodyWalker(self.limits, self.hints, self.spilled)
+        # Only the text is wanted: the attached mail's files are in its .eml already.
+        walker = BodyWalker(self.limits, self.hints, self.spilled, keep_attachments=False)
         walker.parts_seen = self.parts_seen
         walker.walk(inner, body, depth + 1)
         self.parts_seen = walker.parts_seen
@@ -439,8 +446,11 @@ def _attachment_or_inline(part: Message) -> Literal["attachment", "inline"]:
     return "inline" if disposition_of(part) == "inline" else "attachment"
 
 
-def message_bytes(part: Message, inner: Message) -> bytes:
-    """The bytes of an attached message, as close to how it arrived as the parser allows."""
+def message_bytes(
+    part: Message, inner: Message, spilled: Mapping[str, memoryview] | None = None
+) -> bytes:
+    """The bytes of an attached message, as close to how it arrived as the parser allows
+    (with the large bodies the parser never saw put back in)."""
     buffer = io.BytesIO()
     try:
         BytesGenerator(buffer, mangle_from_=False, policy=_REGENERATE).flatten(inner)
@@ -450,6 +460,10 @@ def message_bytes(part: Message, inner: Message) -> bytes:
         except Exception:
             return b""
     data = buffer.getvalue()
+    for placeholder, body in (spilled or {}).items():
+        marker = placeholder.encode("ascii")
+        if marker in data:
+            data = data.replace(marker, bytes(body).rstrip(b"\r\n"))
     encoding = raw_headers(part).get("content-transfer-encoding", "").strip().lower()
     if encoding == "base64":
         return _base64(data.decode("ascii", "ignore"))

@@ -62,3 +62,28 @@ def test_parsing_a_large_mail_allocates_little_beyond_its_attachments() -> None:
     assert mail.attachments[0].content == payload
     # The decoded attachment (6 MiB) and small change, against 8.1 MiB of raw mail.
     assert peak < 1.2 * len(payload), (peak, len(raw))
+
+
+def test_a_forwarded_mail_keeps_its_large_attachment_in_the_eml() -> None:
+    payload = bytes(range(256)) * 1600  # 400 KiB
+    inner = (
+        b"From: b@vendor.example\r\nSubject: inner\r\nMessage-ID: <inner@vendor.example>\r\n"
+        b'Content-Type: multipart/mixed; boundary="i"\r\n\r\n'
+        b"--i\r\nContent-Type: text/plain\r\n\r\nThe inner text.\r\n"
+        b"--i\r\nContent-Type: application/octet-stream\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + _b64(payload) + b"--i--\r\n"
+    )
+    raw = (
+        b"From: a@customer.example\r\nSubject: Fwd: inner\r\n"
+        b'Content-Type: multipart/mixed; boundary="o"\r\n\r\n'
+        b"--o\r\nContent-Type: text/plain\r\n\r\nSee the attached mail.\r\n"
+        b"--o\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"\r\n--o--\r\n"
+    )
+    assert len(spill_large_bodies(raw).bodies) == 1
+    mail = parsed(raw)
+    (eml,) = mail.attachments
+    assert eml.content_type == "message/rfc822"
+    reread = parsed(eml.content)
+    assert reread.message_id == "inner@vendor.example"
+    assert reread.attachments[0].content == payload
+    assert mail.forwarded[0].text == "The inner text."
