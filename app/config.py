@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.attachments.defaults import DEFAULT_DENIED_EXTENSIONS, DEFAULT_DENIED_TYPES
+
 PLACEHOLDER_SECRET = "change-me-in-production"  # noqa: S105 - the placeholder production refuses
 
 
@@ -184,6 +186,53 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Anonymous survey-link requests per client IP per minute."
     )
     survey_rate_limit_burst: int = Field(default=10, ge=1)
+    # Inbound mail and attachments -----------------------------------------
+    inbound_max_message_bytes: int = Field(
+        default=40 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest raw mail taken in; a larger one is quarantined unread. The "
+        "default leaves room for a 25 MB attachment after base64's 4/3 growth.",
+    )
+    inbound_fallback_charsets: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Charsets to try first for mail text that names none (comma separated, "
+        "e.g. koi8-r,windows-1251 for a Russian desk); a guess is made either way.",
+    )
+    attachment_store: Literal["local", "s3"] = Field(
+        default="local", description="Where attachment files live: a local folder or S3."
+    )
+    attachment_dir: Path | None = Field(
+        default=None,
+        description="The local attachment folder; unset = HELPDESK_DATA_DIR/attachments. "
+        "Also the spool for uploads to S3.",
+    )
+    attachment_max_bytes: int = Field(
+        default=25 * 1024 * 1024, ge=1024, description="Largest attachment accepted."
+    )
+    attachment_denied_extensions: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_DENIED_EXTENSIONS),
+        description="File name extensions refused (comma separated); default: the "
+        "executables and scripts mail services block.",
+    )
+    attachment_denied_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_DENIED_TYPES),
+        description="Content types refused (comma separated, image/* style allowed).",
+    )
+    attachment_allowed_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="When set, the only content types accepted (comma separated).",
+    )
+    attachment_s3_bucket: str | None = None
+    attachment_s3_prefix: str = Field(
+        default="attachments/", description="Key prefix of attachment objects in the bucket."
+    )
+    attachment_s3_endpoint_url: str | None = Field(
+        default=None, description="For S3-compatible services (MinIO...); unset = AWS."
+    )
+    attachment_s3_region: str | None = None
+    attachment_s3_access_key_id: str | None = None
+    attachment_s3_secret_access_key: SecretStr | None = None
+    attachment_s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
 
     @field_validator("database_url")
@@ -199,7 +248,15 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql+asyncpg:// (or postgresql://) URL")
         return value
 
-    @field_validator("ws_allowed_origins", "webhook_allowed_hosts", mode="before")
+    @field_validator(
+        "ws_allowed_origins",
+        "webhook_allowed_hosts",
+        "inbound_fallback_charsets",
+        "attachment_denied_extensions",
+        "attachment_denied_types",
+        "attachment_allowed_types",
+        mode="before",
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
@@ -222,9 +279,19 @@ class Settings(BaseSettings):
     def postgres_data_dir(self) -> Path:
         return self.data_dir / "postgres"
 
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.attachment_store == "s3" and not self.attachment_s3_bucket:
+            raise ValueError("HELPDESK_ATTACHMENT_STORE=s3 needs HELPDESK_ATTACHMENT_S3_BUCKET")
+        return self
+
     @property
     def mailbox_dir(self) -> Path:
         return self.data_dir / "mailbox"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.attachment_dir or self.data_dir / "attachments"
 
 
 @lru_cache
