@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import puremagic
 
-from app.attachments.defaults import DEFAULT_DENIED_EXTENSIONS, DEFAULT_DENIED_TYPES
+from app.config import DEFAULT_DENIED_EXTENSIONS, DEFAULT_DENIED_TYPES
 
 SNIFF_BYTES = 8192
 

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from app.attachments.policy import SNIFF_BYTES, AttachmentPolicy, AttachmentRejected, RejectReason
-from app.config import Settings
 
 CHUNK = 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -205,22 +204,3 @@ class LocalAttachmentStore:
     async def delete(self, sha256: str) -> None:
         with contextlib.suppress(AttachmentNotFound):
             await asyncio.to_thread(self.path_of(sha256).unlink, missing_ok=True)
-
-
-def policy_from_settings(settings: Settings) -> AttachmentPolicy:
-    return AttachmentPolicy(
-        max_bytes=settings.attachment_max_bytes,
-        denied_types=tuple(settings.attachment_denied_types),
-        denied_extensions=tuple(settings.attachment_denied_extensions),
-        allowed_types=tuple(settings.attachment_allowed_types),
-    )
-
-
-def store_from_settings(settings: Settings) -> AttachmentStore:
-    """The store HELPDESK_ATTACHMENT_STORE names, configured from the settings."""
-    policy = policy_from_settings(settings)
-    if settings.attachment_store == "s3":
-        from app.attachments.s3 import S3AttachmentStore  # boto3 loads only when used
-
-        return S3AttachmentStore.from_settings(settings, policy)
-    return LocalAttachmentStore(settings.attachments_dir, policy)

@@ -16,7 +16,8 @@ import pytest
 
 from app.attachments.policy import AttachmentPolicy, AttachmentRejected
 from app.attachments.s3 import S3AttachmentStore
-from app.attachments.store import AttachmentNotFound, store_from_settings
+from app.attachments.setup import store_from_settings
+from app.attachments.store import AttachmentNotFound
 from app.config import Settings
 
 BUCKET = "helpdesk-attachments"

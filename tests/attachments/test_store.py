@@ -12,10 +12,10 @@ import pytest
 from pydantic import ValidationError
 
 from app.attachments.policy import AttachmentPolicy, AttachmentRejected, RejectReason
+from app.attachments.setup import store_from_settings
 from app.attachments.store import (
     AttachmentNotFound,
     LocalAttachmentStore,
-    store_from_settings,
 )
 from app.config import Settings
 
