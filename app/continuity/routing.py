@@ -1,10 +1,11 @@
 """Routing: which team a new ticket goes to, and which member of it gets it.
 
-Team: the ticket's own, or the one its category is routed to (routing rules). Member:
-by the team's mode among those available now (active, not away) whose skills cover
-the ticket's category; `manual` leaves the ticket in the team queue. `round_robin`
-gives it to whoever was routed to least recently; `least_loaded` to whoever has the
-least open work, weighted by priority (ties: least recently routed).
+Team: the ticket's own, or the one its category is routed to (routing rules, applied
+when the ticket is filed). Member: by the team's mode among those available now
+(active, not away) whose skills cover the ticket's category; `manual` leaves the
+ticket in the team queue. `round_robin` gives it to whoever was routed to least
+recently; `least_loaded` to whoever has the least open work, weighted by priority
+(ties: least recently routed).
 """
 
 from __future__ import annotations

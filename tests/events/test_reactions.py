@@ -43,6 +43,17 @@ def _maker(engine: AsyncEngine, reactions: Reactions) -> async_sessionmaker[Asyn
     return maker
 
 
+async def _file_as(maker: async_sessionmaker[AsyncSession], customer_id: int) -> int:
+    """File a ticket for a customer through the service, in a session of `maker`."""
+    async with maker() as session, session.begin():
+        customer = await session.get(User, customer_id)
+        assert customer is not None
+        filed = await create_ticket(
+            session, customer, TicketCreate(subject="s", description="d"), search_config="simple"
+        )
+    return filed.ticket.id
+
+
 @dataclass
 class Spy:
     """Records each call of a reaction: the kinds and tickets of the events it got."""
@@ -127,15 +138,10 @@ async def test_a_filing_reaction_completes_the_row_before_it_is_inserted(
 
     maker = _maker(engine, wiring.reactions().on_filing(tag_vip))
     customer = await actors.customer()
-    async with maker() as session, session.begin():
-        user = await session.get(User, customer.id)
-        assert user is not None
-        filed = await create_ticket(
-            session, user, TicketCreate(subject="s", description="d"), search_config="simple"
-        )
+    ticket_id = await _file_as(maker, customer.id)
     assert seen_ids == [None]  # no row yet
     async with sessionmaker() as session:
-        stored = await session.get(Ticket, filed.ticket.id)
+        stored = await session.get(Ticket, ticket_id)
         assert stored is not None
         assert stored.tags == ["vip"]
         assert stored.version == 1  # written once, as it ended up
@@ -171,13 +177,7 @@ async def test_what_a_reaction_records_is_reacted_to_in_the_next_round(
         .on_settled(read_notes),
     )
     customer = await actors.customer()
-    async with maker() as session, session.begin():
-        user = await session.get(User, customer.id)
-        assert user is not None
-        filed = await create_ticket(
-            session, user, TicketCreate(subject="s", description="d"), search_config="simple"
-        )
-    ticket_id = filed.ticket.id
+    ticket_id = await _file_as(maker, customer.id)
     assert updates.calls == [[("ticket.updated", ticket_id)]]
     assert settled.calls == [[("ticket.created", ticket_id), ("ticket.updated", ticket_id)]]
     assert notes == [[f"tagged {ticket_id}"]]
