@@ -6,6 +6,7 @@ Every error the API returns, FastAPI's own included, leaves as
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -16,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.observability.request_id import current_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -108,15 +111,39 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
+    body = problem_body(
+        status=status, type_slug=type_slug, title=title, detail=detail, instance=request.url.path
+    )
+    body.update(extra or {})
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def problem_body(
+    *, status: int, type_slug: str, title: str, detail: str, instance: str
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_PREFIX + type_slug,
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": instance,
     }
-    body.update(extra or {})
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+    request_id = current_request_id.get()
+    if request_id is not None:
+        # The id in the X-Request-ID header and in the service's log lines.
+        body["request_id"] = request_id
+    return body
+
+
+def internal_error_body(instance: str, request_id: str) -> bytes:
+    body = problem_body(
+        status=500,
+        type_slug="internal-error",
+        title="Internal server error",
+        detail=f"Something went wrong on our side; it has been logged as {request_id}.",
+        instance=instance,
+    )
+    return json.dumps(body).encode()
 
 
 def _slug_for(status: int) -> tuple[str, str]:

@@ -18,9 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from app import embedded_db
 from app.auth.cache import TokenCache
-from app.auth.rate_limit import RateLimiter
+from app.auth.rate_limit import SharedRateLimiter
 from app.auth.router import router as tokens_router
 from app.common.openapi import use_problem_media_type
 from app.common.periodic import every
@@ -42,6 +41,11 @@ from app.middleware import GuardMiddleware
 from app.migrations import head_revision
 from app.notifications.router import router as notifications_router
 from app.notifications.setup import configure_outbox, running_workers
+from app.observability import metrics as process_metrics
+from app.observability import tracing
+from app.observability.middleware import RequestContextMiddleware
+from app.observability.router import keep_sampling
+from app.observability.router import router as metrics_router
 from app.people.router import router as people_router
 from app.sla.watcher import raise_all
 from app.tickets.router import _NotModified, not_modified
@@ -63,6 +67,8 @@ def _operation_id(route: APIRoute) -> str:
 async def resolve_database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
+    from app import embedded_db  # only here: the embedded server is an optional extra
+
     return await asyncio.to_thread(embedded_db.start, settings.postgres_data_dir)
 
 
@@ -74,8 +80,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = await resolve_database_url(settings)
         engine = create_engine(settings, url)
+        tracing.instrument_engine(engine)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.rate_limiter = SharedRateLimiter(
+            engine, settings.rate_limit_per_minute, settings.effective_rate_limit_burst
+        )
         app.state.head_revision = head_revision()
         hub = EventHub(url, engine, settings.live_poll_interval_seconds)
         app.state.hub = hub
@@ -89,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await workers.__aenter__()
         maker = app.state.sessionmaker
         chores = [
+            asyncio.create_task(keep_sampling(app), name="metrics-sampler"),
             asyncio.create_task(
                 every(
                     settings.idempotency_purge_interval_seconds,
@@ -96,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "purging expired idempotency records",
                 ),
                 name="idempotency-purger",
-            )
+            ),
         ]
         if settings.sla_watcher:
             chores.append(
@@ -145,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await credentials
             await engine.dispose()
+            process_metrics.forget_this_process()
+            tracing.shutdown_tracing()
 
     app = FastAPI(
         title="Helpdesk",
@@ -158,15 +171,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     install_feedback(app, settings)
 
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_response)
     app.add_exception_handler(_NotModified, not_modified)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Added last, so outermost: the request id is set before anything else runs.
+    app.add_middleware(RequestContextMiddleware)
+    tracing.instrument_app(app)
 
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(people_router, prefix=API_PREFIX)
     app.include_router(tokens_router, prefix=API_PREFIX)
     app.include_router(tickets_router, prefix=API_PREFIX)

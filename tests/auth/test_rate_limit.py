@@ -1,4 +1,6 @@
-"""Rate limits: a token bucket per API token; over the limit is 429 with Retry-After."""
+"""Rate limits: one token bucket per user, whatever token they use and whichever process
+serves them; over the limit is 429 with Retry-After, and every answer says where the
+caller stands (RateLimit-Limit, -Remaining, -Reset)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.auth.rate_limit import RateLimiter
+from app.auth.rate_limit import RateLimiter, SharedRateLimiter
 from app.config import Settings
 from app.main import create_app
 from tests.factories import Actors, assert_problem
@@ -40,7 +43,9 @@ async def test_the_request_after_the_burst_is_429_with_retry_after(
     assert response.headers["Retry-After"] == "1"  # one request a second refills in 1 s
 
 
-async def test_another_token_has_its_own_bucket(strict_client: AsyncClient, actors: Actors) -> None:
+async def test_another_user_has_their_own_bucket(
+    strict_client: AsyncClient, actors: Actors
+) -> None:
     hasty, patient = await actors.agent(), await actors.agent()
     for _ in range(4):
         await strict_client.get("/api/v1/me", headers=hasty.headers)
@@ -49,6 +54,57 @@ async def test_another_token_has_its_own_bucket(strict_client: AsyncClient, acto
     response = await strict_client.get("/api/v1/me", headers=patient.headers)
 
     assert response.status_code == 200, response.text
+
+
+async def test_a_users_tokens_share_one_limit(strict_client: AsyncClient, actors: Actors) -> None:
+    agent = await actors.agent()
+    minted = await strict_client.post(
+        f"/api/v1/users/{agent.id}/tokens", json={"name": "second"}, headers=agent.headers
+    )  # the first of the burst of 3
+    second = {"Authorization": f"Bearer {minted.json()['token']}"}
+    assert (await strict_client.get("/api/v1/me", headers=second)).status_code == 200
+    assert (await strict_client.get("/api/v1/me", headers=agent.headers)).status_code == 200
+
+    # Minting tokens does not multiply the limit: the user's bucket is empty.
+    response = await strict_client.get("/api/v1/me", headers=second)
+
+    assert_problem(response, 429)
+
+
+async def test_every_answer_says_where_the_caller_stands(
+    strict_client: AsyncClient, actors: Actors
+) -> None:
+    agent = await actors.agent()
+    answers = [await strict_client.get("/api/v1/me", headers=agent.headers) for _ in range(4)]
+
+    assert [a.headers["RateLimit-Limit"] for a in answers] == ["3"] * 4
+    assert [a.headers["RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+    # Full again after the three requests drain at one a second.
+    assert 2 <= int(answers[2].headers["RateLimit-Reset"]) <= 3
+    assert answers[3].status_code == 429
+    assert answers[3].headers["Retry-After"] == "1"
+
+
+async def test_two_processes_share_the_users_limit(settings: Settings, actors: Actors) -> None:
+    # Two apps are two processes' worth of local state over one database.
+    strict = settings.model_copy(update={"rate_limit_per_minute": 60, "rate_limit_burst": 4})
+    agent = await actors.agent()
+    statuses = []
+    apps = [create_app(strict), create_app(strict)]
+    async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
+        clients = [
+            AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver")
+            for app in apps
+        ]
+        for turn in range(8):
+            response = await clients[turn % 2].get("/api/v1/me", headers=agent.headers)
+            statuses.append(response.status_code)
+        for http in clients:
+            await http.aclose()
+
+    # Within a second or so: the burst of 4, and perhaps one more refilled.
+    assert 4 <= statuses.count(200) <= 5, statuses
+    assert statuses[:4] == [200] * 4
 
 
 async def test_requests_without_a_valid_token_are_401_not_429(
@@ -75,6 +131,17 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     # Only the limiter's view of time: the event loop keeps the real clock.
     monkeypatch.setattr("app.auth.rate_limit.time", SimpleNamespace(monotonic=fake))
     return fake
+
+
+def test_leases_are_one_request_at_low_rates_and_bounded_at_high_ones() -> None:
+    engine = create_async_engine("postgresql+asyncpg://unused/unused")
+    assert SharedRateLimiter(engine, per_minute=60, burst=10).lease_size == 1
+    assert SharedRateLimiter(engine, per_minute=1200, burst=200).lease_size == 20
+    assert SharedRateLimiter(engine, per_minute=100_000_000, burst=10**6).lease_size == 100
+    assert SharedRateLimiter(engine, per_minute=100_000, burst=3).lease_size == 3
+
+
+# The anonymous (per client address) limiter of the survey links, in process memory.
 
 
 def test_the_limiter_allows_the_burst_then_says_how_long_to_wait(clock: FakeClock) -> None:
