@@ -32,17 +32,17 @@ async def test_processes_and_workers_share_one_limit(
     async with (
         serving(env, tmp_path / "a.log", args=["--workers", "2"]) as first,
         serving(env, tmp_path / "b.log", args=["--workers", "2"]) as second,
+        httpx.AsyncClient(headers={"Authorization": f"Bearer {agent.token}"}) as http,
     ):
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {agent.token}"}) as http:
-            started = time.monotonic()
-            # Fresh connections each time, so both workers of each process take some.
-            answers = await asyncio.gather(
-                *(
-                    http.get(f"{base}/api/v1/me", headers={"Connection": "close"})
-                    for base in [first, second] * 20
-                )
+        started = time.monotonic()
+        # Fresh connections each time, so both workers of each process take some.
+        answers = await asyncio.gather(
+            *(
+                http.get(f"{base}/api/v1/me", headers={"Connection": "close"})
+                for base in [first, second] * 20
             )
-            elapsed = time.monotonic() - started
+        )
+        elapsed = time.monotonic() - started
 
     through = [answer for answer in answers if answer.status_code == 200]
     refused = [answer for answer in answers if answer.status_code == 429]
