@@ -80,7 +80,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = await resolve_database_url(settings)
         engine = create_engine(settings, url)
-        tracing.instrument_engine(engine)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.rate_limiter = SharedRateLimiter(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
+from fastapi.routing import iter_route_contexts
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.rate_limit import Quota
@@ -21,6 +22,23 @@ _UNMATCHED = "unmatched"  # one label for every path no route knows: bounded car
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._templates: dict[int, str] | None = None
+
+    def _template(self, scope: Scope) -> str:
+        """The matched route's full path template (`/api/v1/tickets/{ticket_id}`).
+
+        FastAPI leaves the route as declared on its router (without the include
+        prefix) in the scope; the full templates are read once from the app."""
+        route = scope.get("route")
+        if route is None:
+            return _UNMATCHED
+        if self._templates is None:
+            self._templates = {
+                id(context.original_route): context.path_format
+                for context in iter_route_contexts(scope["app"].routes)
+                if context.path_format
+            }
+        return self._templates.get(id(route)) or getattr(route, "path", None) or _UNMATCHED
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -71,8 +89,7 @@ class RequestContextMiddleware:
             await send({"type": "http.response.body", "body": body})
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or _UNMATCHED
+            template = self._template(scope)
             REQUEST_DURATION.labels(scope["method"], template, str(status)).observe(elapsed)
             if status == 429:
                 RATE_LIMITED.inc()

@@ -1,7 +1,10 @@
-"""OpenTelemetry tracing through the maintained instrumentations (FastAPI, SQLAlchemy,
+"""OpenTelemetry tracing through the maintained instrumentations (FastAPI, asyncpg,
 HTTPX), exported over OTLP/HTTP. Off unless an exporter endpoint is configured with the
 standard variables (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 everything else (OTEL_SERVICE_NAME, headers, sampling) is read by the SDK as usual.
+
+SQLAlchemy's own instrumentation refuses SQLAlchemy 2.1; every statement reaches
+PostgreSQL through asyncpg, which is instrumented instead.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ import logging
 import os
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger(__name__)
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -35,21 +37,13 @@ def instrument_app(app: FastAPI) -> bool:
     return True
 
 
-def instrument_engine(engine: AsyncEngine) -> None:
-    if not tracing_configured():
-        return
-    _install_provider()
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-
-    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
-
-
 def _install_provider() -> None:
     global _provider_installed
     if _provider_installed:
         return
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -59,8 +53,10 @@ def _install_provider() -> None:
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-    # Webhook and SMS deliveries go out through httpx: their calls become child spans.
+    # Webhook and SMS deliveries go out through httpx: their calls become child spans;
+    # every database statement becomes one through asyncpg.
     HTTPXClientInstrumentor().instrument()
+    AsyncPGInstrumentor().instrument()
     _provider_installed = True
     logger.info(
         "tracing to %s", next(os.environ[n] for n in ENDPOINT_VARIABLES if os.environ.get(n))
