@@ -56,7 +56,7 @@ def _install_provider() -> None:
     # Webhook and SMS deliveries go out through httpx: their calls become child spans;
     # every database statement becomes one through asyncpg.
     HTTPXClientInstrumentor().instrument()
-    AsyncPGInstrumentor().instrument()
+    AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
     _provider_installed = True
     logger.info(
         "tracing to %s", next(os.environ[n] for n in ENDPOINT_VARIABLES if os.environ.get(n))
