@@ -23,6 +23,7 @@ from app.auth.rate_limit import SharedRateLimiter
 from app.auth.router import router as tokens_router
 from app.common.openapi import use_problem_media_type
 from app.common.periodic import every
+from app.common.spec import finish as finish_spec
 from app.config import Settings, get_settings
 from app.continuity.router import router as continuity_router
 from app.continuity.scheduler import ContinuityScheduler
@@ -206,7 +207,7 @@ def _install_openapi(app: FastAPI) -> None:
                 summary=app.summary,
                 routes=app.routes,
             )
-            app.openapi_schema = use_problem_media_type(spec)
+            app.openapi_schema = finish_spec(use_problem_media_type(spec))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

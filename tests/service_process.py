@@ -32,6 +32,8 @@ async def serving(
     /readyz answers, and stops it with SIGTERM on the way out."""
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    # Its mail goes next to its log unless the test says where: never to var/mailbox.
+    env = {"HELPDESK_DATA_DIR": str(log.parent), **env}
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
