@@ -261,10 +261,15 @@ async def test_someone_who_left_does_not_get_their_old_tokens_back(
     client: AsyncClient, actors: Actors
 ) -> None:
     admin, agent = await actors.admin(), await actors.agent()
+    await issue(client, admin, agent.id)
     url = f"/api/v1/users/{agent.id}"
-    await client.patch(url, json={"active": False}, headers=admin.headers)
+    deactivated = await client.patch(url, json={"active": False}, headers=admin.headers)
     reactivated = await client.patch(url, json={"active": True}, headers=admin.headers)
     assert reactivated.status_code == 200, reactivated.text
+
+    # Each answer says what happened to the tokens.
+    assert (deactivated.json()["tokens_revoked"], deactivated.json()["active_tokens"]) == (2, 0)
+    assert (reactivated.json()["tokens_revoked"], reactivated.json()["active_tokens"]) == (0, 0)
 
     body = assert_problem(await client.get("/api/v1/me", headers=agent.headers), 401)
     assert "revoked" in body["detail"]
