@@ -7,6 +7,7 @@ import logging
 import time
 
 from fastapi.routing import iter_route_contexts
+from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.rate_limit import Quota
@@ -23,6 +24,9 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._templates: dict[int, str] | None = None
+        # One histogram child per (method, route, status): labels() costs a lock and
+        # a tuple of strings per call. Bounded: routes and statuses are finite.
+        self._series: dict[tuple[str, str, int], Histogram] = {}
 
     def _template(self, scope: Scope) -> str:
         """The matched route's full path template (`/api/v1/tickets/{ticket_id}`).
@@ -90,25 +94,37 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             template = self._template(scope)
-            REQUEST_DURATION.labels(scope["method"], template, str(status)).observe(elapsed)
+            key = (scope["method"], template, status)
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = REQUEST_DURATION.labels(
+                    scope["method"], template, str(status)
+                )
+            series.observe(elapsed)
             if status == 429:
                 RATE_LIMITED.inc()
-            access_logger.info(
-                '%s "%s %s" %d %.1fms',
-                _client(scope),
-                scope["method"],
-                scope["path"],
-                status,
-                elapsed * 1000,
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "route": template,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "client": _client(scope),
-                },
-            )
+            if access_logger.isEnabledFor(logging.INFO):
+                _log_access(scope, template, status, elapsed)
+
+
+def _log_access(scope: Scope, template: str, status: int, elapsed: float) -> None:
+    client = _client(scope)
+    access_logger.info(
+        '%s "%s %s" %d %.1fms',
+        client,
+        scope["method"],
+        scope["path"],
+        status,
+        elapsed * 1000,
+        extra={
+            "method": scope["method"],
+            "path": scope["path"],
+            "route": template,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+            "client": client,
+        },
+    )
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
