@@ -27,6 +27,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+# The intake's counters live with the intake's hook; imported so /metrics lists them.
+from app.observability import inbound  # noqa: F401
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 REQUEST_DURATION = Histogram(
