@@ -13,8 +13,10 @@ spends them locally. The trade-off, in the safe direction:
   request spent was granted by the shared bucket first;
 - a process may hold granted requests another process could have used, so a user
   spreading requests over many processes can be refused slightly before the limit.
-  Leases are small (about `lease_seconds` of the rate, at most `MAX_LEASE`) and
-  expire after `lease_seconds`, unused, so the waste is bounded and short;
+  Leases follow the user's pace in this process (one request at first, doubling
+  while each lease is spent within `lease_seconds`, never more than about
+  `lease_seconds` of the rate nor `MAX_LEASE`), lapse after `lease_seconds`, and
+  what lapsed unspent is given back to the bucket with the next lease;
 - at low limits (60 a minute) the lease is one request: every request asks the
   database, which is cheap at that rate and exact;
 - once the shared bucket refuses, the process answers 429 locally until the bucket
@@ -44,19 +46,22 @@ _EPSILON = 1e-9
 # One statement, one round trip: create the user's bucket (full, less this lease) or
 # take up to :k requests from it. Every expression reads the row as it was (b.*).
 _NOW = "extract(epoch FROM now())::float8"
-# Requests the bucket can grant now, read from the row as it was (b.*).
+# The bucket as it was (b.*), with what this process gives back unspent from its last
+# lease: as if those requests had never been granted.
+_BASE = f"greatest(b.tat - CAST(:returned AS int) * CAST(:interval AS float8), {_NOW})"
+# Requests the bucket can grant now.
 _FITS = (
-    f"greatest(0, floor((CAST(:tolerance AS float8) - (greatest(b.tat, {_NOW}) - {_NOW}))"
+    f"greatest(0, floor((CAST(:tolerance AS float8) - ({_BASE} - {_NOW}))"
     " / CAST(:interval AS float8) + 1e-9))::int"
 )
 # One statement, one round trip, autocommit: create the user's bucket (full, less
-# this lease) or take up to :k requests from it.
+# this lease) or give back and take up to :k requests from it.
 _LEASE = text(
     f"""
     INSERT INTO rate_limit_buckets AS b (user_id, tat, granted)
     VALUES (:user_id, {_NOW} + CAST(:k AS int) * CAST(:interval AS float8), :k)
     ON CONFLICT (user_id) DO UPDATE SET
-        tat = greatest(b.tat, {_NOW}) + least(:k, {_FITS}) * CAST(:interval AS float8),
+        tat = {_BASE} + least(:k, {_FITS}) * CAST(:interval AS float8),
         granted = least(:k, {_FITS})
     RETURNING b.tat, b.granted, {_NOW} AS now
     """  # noqa: S608 - constant fragments, no input
@@ -94,7 +99,9 @@ class _Allowance:
     """What this process holds of one user's shared bucket."""
 
     budget: int = 0
-    expires: float = 0.0  # monotonic; unspent budget is dropped then
+    expires: float = 0.0  # monotonic; unspent budget lapses then (and is given back)
+    size: int = 1  # the next lease's size, following this process's pace for the user
+    granted: int = 0  # what the last lease granted
     shared_remaining: int = 0  # what the shared bucket had left after the last lease
     full_at: float = 0.0  # monotonic; when the shared bucket is full again
     refused_until: float = 0.0  # monotonic; the shared bucket grants nothing before
@@ -144,6 +151,13 @@ class SharedRateLimiter:
     async def _lease(self, user_id: int, allowance: _Allowance) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         allowance.leasing = done
+        unspent = allowance.budget  # the last lease lapsed (or there was none)
+        spent = allowance.granted - unspent
+        # Spent in time: the pace is at least that, lease twice as much. Otherwise lease
+        # what was spent, so a slow user holds little that other processes could use.
+        wanted = 2 * spent if unspent == 0 and spent > 0 else spent
+        allowance.size = max(1, min(self.lease_size, wanted))
+        allowance.budget = allowance.granted = 0
         try:
             async with self._engine.connect() as connection:
                 row = (
@@ -151,7 +165,8 @@ class SharedRateLimiter:
                         _LEASE,
                         {
                             "user_id": user_id,
-                            "k": self.lease_size,
+                            "k": allowance.size,
+                            "returned": unspent,
                             "interval": self.interval,
                             "tolerance": self.tolerance,
                         },
@@ -163,7 +178,7 @@ class SharedRateLimiter:
         tat, granted, db_now = float(row.tat), int(row.granted), float(row.now)
         now = time.monotonic()
         ahead = tat - db_now  # how far the bucket is from full, in seconds
-        allowance.budget = granted
+        allowance.budget = allowance.granted = granted
         allowance.expires = now + self.lease_seconds
         allowance.shared_remaining = max(
             0, math.floor((self.tolerance - ahead) / self.interval + _EPSILON)

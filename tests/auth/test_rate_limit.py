@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import pytest
+from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from app.auth.rate_limit import RateLimiter, SharedRateLimiter
+from app.auth.rate_limit import RateLimiter, SharedRateLimiter, _Allowance
 from app.config import Settings
 from app.main import create_app
+from app.models import RateLimitBucket
 from tests.factories import Actors, assert_problem
 
 
@@ -196,3 +198,49 @@ def test_the_limiter_forgets_full_buckets_when_it_has_too_many_keys(clock: FakeC
     # A forgotten full bucket behaves exactly like a remembered one, so memory is the
     # only place the difference shows.
     assert set(limiter._buckets) == {"newer"}
+
+
+# Leases follow the pace, and what lapses unspent goes back.
+
+
+async def test_a_slow_user_in_one_process_leaves_the_rest_to_the_others(
+    app: FastAPI, actors: Actors
+) -> None:
+    agent = await actors.agent()
+    # Leases may last long here, so nothing lapses while the test runs.
+    first, second = (
+        SharedRateLimiter(app.state.engine, per_minute=60, burst=50, lease_seconds=100)
+        for _ in range(2)
+    )
+    for _ in range(8):  # leases of 1, 2 and 4, spent, then one of 8: 7 held
+        assert (await first.acquire(agent.id)).allowed
+
+    decision = await second.acquire(agent.id)
+
+    # Holding a whole burst per process (50) would have refused it.
+    assert decision.allowed
+    assert 50 - 15 - 1 <= decision.quota.remaining <= 50 - 15 + 2
+
+
+async def test_requests_a_lease_left_unspent_go_back_to_the_bucket(
+    app: FastAPI, actors: Actors, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    agent = await actors.agent()
+    limiter = SharedRateLimiter(app.state.engine, per_minute=60, burst=50, lease_seconds=100)
+    # Forty requests' worth ahead of now, so giving five back cannot reach the present.
+    await limiter._lease(agent.id, _Allowance(granted=20))  # spent in time: 40 next
+    allowance = _Allowance(budget=5, granted=5)  # lapsed with five unspent
+    before = await _tat(sessionmaker, agent.id)
+
+    await limiter._lease(agent.id, allowance)
+
+    # Five given back, one taken (nothing was spent: the next lease is the smallest).
+    assert allowance.granted == 1
+    assert await _tat(sessionmaker, agent.id) == pytest.approx(before - 5 + 1)
+
+
+async def _tat(sessionmaker: async_sessionmaker[AsyncSession], user_id: int) -> float:
+    async with sessionmaker() as session:
+        bucket = await session.get(RateLimitBucket, user_id)
+        assert bucket is not None
+        return bucket.tat
