@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import errno
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -140,6 +142,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # Worker processes read their settings from the environment: hand them the
     # resolved URL so they join this database instead of starting their own.
     os.environ["HELPDESK_DATABASE_URL"] = url
+    if "public_base_url" not in settings.model_fields_set:
+        # Links in emails point at this server unless told where customers reach it.
+        os.environ["HELPDESK_PUBLIC_BASE_URL"] = _own_base_url(args.host, args.port)
+    metrics_dir = _prepare_metrics_dir()
     background = None
     if not args.inline_background and (
         settings.notification_workers > 0 or settings.continuity_scheduler or settings.sla_watcher
@@ -155,6 +161,34 @@ def cmd_serve(args: argparse.Namespace) -> None:
     finally:
         if background is not None:
             background.stop()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _own_base_url(host: str, port: int) -> str:
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - naming the wildcard, not binding it
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _prepare_metrics_dir() -> Path | None:
+    """Where every process of this service writes its Prometheus samples.
+
+    A fresh private folder unless PROMETHEUS_MULTIPROC_DIR names one (emptied: samples
+    of a previous run would be added to this one's). Returns the folder to remove at
+    exit, if we made it."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        folder = Path(configured)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink(missing_ok=True)
+        return None
+    made = Path(tempfile.mkdtemp(prefix="helpdesk-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(made)
+    return made
 
 
 def _run_uvicorn(args: argparse.Namespace, settings: Settings, url: str) -> None:
@@ -164,6 +198,8 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings, url: str) -> None
     # default SIGTERM action that kills us before atexit stops the embedded PostgreSQL;
     # exiting through SystemExit instead lets it stop cleanly.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    from app.observability.logs import log_config
+
     print(f"helpdesk: serving on http://{args.host}:{args.port} (database {_describe(url)})")
     uvicorn.run(
         "app.main:create_app",
@@ -172,6 +208,9 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings, url: str) -> None
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level,
+        log_config=log_config(settings),
+        # The service logs each request itself, with its id (app/observability).
+        access_log=False,
         proxy_headers=args.proxy_headers,
         # uvicorn's websockets sans-I/O protocol, trimmed for many idle sockets and with
         # TCP_USER_TIMEOUT (see app/live/protocol.py and bench/LIVE.md).
@@ -212,6 +251,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     from app.worker_process import run_workers
 
     settings = _load_settings()
+    _configure_logging(settings)
     url = _database_url(settings)
     _check_database(url)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -263,12 +303,19 @@ def cmd_background(args: argparse.Namespace) -> None:
     from app.background import run_background
 
     settings = _load_settings()
+    _configure_logging(settings)
     url = _database_url(settings)
     _check_database(url)
     if args.nice:
         _lower_priority(args.nice)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     asyncio.run(run_background(settings, url))
+
+
+def _configure_logging(settings: Settings) -> None:
+    from app.observability.logs import configure_logging
+
+    configure_logging(settings)
 
 
 def _lower_priority(nice: int) -> None:

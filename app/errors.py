@@ -6,7 +6,9 @@ Every error the API returns, FastAPI's own included, leaves as
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -14,8 +16,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
+
+from app.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -108,15 +114,39 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
+    body = problem_body(
+        status=status, type_slug=type_slug, title=title, detail=detail, instance=request.url.path
+    )
+    body.update(extra or {})
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def problem_body(
+    *, status: int, type_slug: str, title: str, detail: str, instance: str
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_PREFIX + type_slug,
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": instance,
     }
-    body.update(extra or {})
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+    request_id = current_request_id.get()
+    if request_id is not None:
+        # The id in the X-Request-ID header and in the service's log lines.
+        body["request_id"] = request_id
+    return body
+
+
+def internal_error_body(instance: str, request_id: str) -> bytes:
+    body = problem_body(
+        status=500,
+        type_slug="internal-error",
+        title="Internal server error",
+        detail=f"Something went wrong on our side; it has been logged as {request_id}.",
+        instance=instance,
+    )
+    return json.dumps(body).encode()
 
 
 def _slug_for(status: int) -> tuple[str, str]:
@@ -154,16 +184,37 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else title
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No route matches {request.method} {request.url.path}."
-    elif exc.status_code == 405:
+    headers = exc.headers
+    if exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
     return problem_response(
         request,
         status=exc.status_code,
         type_slug=slug,
         title=title,
         detail=detail,
-        headers=exc.headers,
+        headers=headers,
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts on this path. Starlette's own Allow names only
+    the first route that matched the path, and each method is a route of its own."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        request.app.state, "allowed_methods", None
+    )
+    if table is None:
+        table = [
+            (compile_path(context.path_format)[0], frozenset(context.methods or ()))
+            for context in iter_route_contexts(request.app.routes)
+            if context.path_format
+        ]
+        request.app.state.allowed_methods = table
+    path = request.url.path
+    return sorted({method for regex, methods in table if regex.match(path) for method in methods})
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -177,6 +228,14 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
             title="Malformed JSON",
             detail="The request body is not valid JSON.",
         )
+    if _body_is_not_json(request, errors):
+        return problem_response(
+            request,
+            status=415,
+            type_slug="unsupported-media-type",
+            title="Unsupported media type",
+            detail="The request body must be JSON, sent with Content-Type: application/json.",
+        )
     rendered = _validation_errors(errors)
     summary = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in rendered[:5])
     return problem_response(
@@ -186,6 +245,22 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
         title="Validation failed",
         detail=summary or "The request is not valid.",
         extra={"errors": rendered},
+    )
+
+
+def _body_is_not_json(request: Request, errors: Sequence[Any]) -> bool:
+    """A JSON-body operation got a body of another (or no) media type.
+
+    FastAPI hands such a body to the model as a string, which fails as a whole with
+    "valid dictionary" at loc ["body"]: that is the media type's fault, not the data's.
+    """
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "application/json" or media_type.endswith("+json"):
+        return False
+    return any(
+        tuple(error.get("loc", ())) == ("body",)
+        and error.get("type") in {"model_attributes_type", "dict_type", "model_type"}
+        for error in errors
     )
 
 

@@ -19,12 +19,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from app import embedded_db, wiring
+from app import wiring
 from app.auth.cache import TokenCache
-from app.auth.rate_limit import RateLimiter
+from app.auth.rate_limit import SharedRateLimiter
 from app.auth.router import router as tokens_router
 from app.common.openapi import use_problem_media_type
 from app.common.periodic import every
+from app.common.spec import finish as finish_spec
 from app.config import Settings, get_settings
 from app.continuity.router import router as continuity_router
 from app.continuity.scheduler import ContinuityScheduler
@@ -44,6 +45,11 @@ from app.middleware import GuardMiddleware
 from app.migrations import head_revision
 from app.notifications.router import router as notifications_router
 from app.notifications.setup import running_workers
+from app.observability import metrics as process_metrics
+from app.observability import tracing
+from app.observability.middleware import RequestContextMiddleware
+from app.observability.router import keep_sampling
+from app.observability.router import router as metrics_router
 from app.people.router import router as people_router
 from app.sla.watcher import raise_all
 from app.tickets.router import _NotModified, not_modified
@@ -67,6 +73,8 @@ def _operation_id(route: APIRoute) -> str:
 async def resolve_database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
+    from app import embedded_db  # only here: the embedded server is an optional extra
+
     return await asyncio.to_thread(embedded_db.start, settings.postgres_data_dir)
 
 
@@ -84,6 +92,9 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
         app.state.sessionmaker = wiring.sessionmaker_for(engine, reactions)
         for line in reactions.describe():
             logger.info("reaction %s", line)
+        app.state.rate_limiter = SharedRateLimiter(
+            engine, settings.rate_limit_per_minute, settings.effective_rate_limit_burst
+        )
         app.state.head_revision = head_revision()
         hub = EventHub(url, engine, settings.live_poll_interval_seconds)
         app.state.hub = hub
@@ -97,6 +108,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
         await workers.__aenter__()
         maker = app.state.sessionmaker
         chores = [
+            asyncio.create_task(keep_sampling(app), name="metrics-sampler"),
             asyncio.create_task(
                 every(
                     settings.idempotency_purge_interval_seconds,
@@ -104,7 +116,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
                     "purging expired idempotency records",
                 ),
                 name="idempotency-purger",
-            )
+            ),
         ]
         if settings.sla_watcher:
             chores.append(
@@ -153,6 +165,8 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
             with contextlib.suppress(asyncio.CancelledError):
                 await credentials
             await engine.dispose()
+            process_metrics.forget_this_process()
+            tracing.shutdown_tracing()
 
     app = FastAPI(
         title="Helpdesk",
@@ -166,15 +180,18 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     )
     app.state.settings = settings
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     install_feedback(app, settings)
 
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_response)
     app.add_exception_handler(_NotModified, not_modified)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Added last, so outermost: the request id is set before anything else runs.
+    app.add_middleware(RequestContextMiddleware)
+    tracing.instrument_app(app)
 
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(people_router, prefix=API_PREFIX)
     app.include_router(tokens_router, prefix=API_PREFIX)
     app.include_router(tickets_router, prefix=API_PREFIX)
@@ -199,7 +216,7 @@ def _install_openapi(app: FastAPI) -> None:
                 summary=app.summary,
                 routes=app.routes,
             )
-            app.openapi_schema = use_problem_media_type(spec)
+            app.openapi_schema = finish_spec(use_problem_media_type(spec))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -6,7 +6,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
+from app.errors import PROBLEM_MEDIA_TYPE, problem_body
 
 
 class GuardMiddleware:
@@ -66,13 +66,13 @@ class GuardMiddleware:
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
         body = json.dumps(
-            {
-                "type": PROBLEM_TYPE_PREFIX + "payload-too-large",
-                "title": "Payload too large",
-                "status": 413,
-                "detail": f"The request body exceeds {self.max_body_bytes} bytes.",
-                "instance": scope.get("path", ""),
-            }
+            problem_body(
+                status=413,
+                type_slug="payload-too-large",
+                title="Payload too large",
+                detail=f"The request body exceeds {self.max_body_bytes} bytes.",
+                instance=scope.get("path", ""),
+            )
         ).encode()
         await send(
             {

@@ -11,11 +11,25 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Where a built wheel carries alembic.ini and the migrations (pyproject.toml's
+# force-include); a development checkout has them at the repository root instead.
+PACKAGED = Path(__file__).resolve().parent / "_migrations"
+
+
+def migrations_home() -> Path:
+    """The folder holding alembic.ini and the migration scripts."""
+    for candidate in (PACKAGED, REPO_ROOT):
+        if (candidate / "alembic.ini").is_file() and (candidate / "migrations").is_dir():
+            return candidate
+    raise FileNotFoundError(
+        f"no alembic.ini with migrations/ in {PACKAGED} or {REPO_ROOT}: a broken install"
+    )
 
 
 def alembic_config(database_url: str) -> Config:
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    home = migrations_home()
+    config = Config(str(home / "alembic.ini"))
+    config.set_main_option("script_location", str(home / "migrations"))
     config.attributes["database_url"] = database_url
     return config
 

@@ -33,9 +33,18 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
+# Any constant, the same in every release: one migrator at a time per database.
+MIGRATION_LOCK_KEY = 0x48454C5044455348  # "HELPDESH"
+
+
 async def _run_async() -> None:
     engine = create_async_engine(_url(), poolclass=pool.NullPool)
     async with engine.connect() as connection:
+        # Replicas that start together each run `helpdesk serve`, which migrates first:
+        # the first takes this session-level lock and migrates, the others wait for it
+        # and then find nothing left to do. It is released when the connection closes.
+        await connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")
+        await connection.commit()
         await connection.run_sync(_run)
         await connection.commit()
     await engine.dispose()

@@ -31,10 +31,12 @@ async def database_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         env=Environment.TEST,
         database_url=database_url,
+        # Mail the tests send lands here, never in the developer's var/mailbox.
+        data_dir=tmp_path_factory.mktemp("data"),
         rate_limit_per_minute=100_000,
         rate_limit_burst=100_000,
         # Notification tests run delivery workers themselves, against servers they start.

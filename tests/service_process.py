@@ -9,7 +9,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -26,12 +26,14 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def serving(
-    env: dict[str, str], log: Path, *, ready_within: float = 30
+    env: dict[str, str], log: Path, *, ready_within: float = 30, args: Sequence[str] = ()
 ) -> AsyncIterator[str]:
     """`helpdesk serve` with only these HELPDESK_* settings; yields its base URL once
     /readyz answers, and stops it with SIGTERM on the way out."""
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    # Its mail goes next to its log unless the test says where: never to var/mailbox.
+    env = {"HELPDESK_DATA_DIR": str(log.parent), **env}
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -41,6 +43,7 @@ async def serving(
             "--port",
             str(port),
             "--no-migrate",
+            *args,
             cwd=REPO_ROOT,
             env={**clean, **env},
             stdout=sink,

@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
 
 from app.auth.cache import TOKEN_TOUCH, TokenCache
-from app.auth.rate_limit import RateLimiter
+from app.auth.rate_limit import SharedRateLimiter
 from app.auth.tokens import hash_token
 from app.db import DbSession
 from app.errors import Forbidden, TooManyRequests, Unauthorized
@@ -60,10 +60,13 @@ async def current_user(
     if expires_at is not None and expires_at <= now:
         raise Unauthorized("The token has expired.")
 
-    limiter: RateLimiter = request.app.state.rate_limiter
-    retry_after = limiter.acquire(token_id)
-    if retry_after is not None:
-        raise TooManyRequests(retry_after)
+    limiter: SharedRateLimiter = request.app.state.rate_limiter
+    decision = await limiter.acquire(user.id)
+    # Read by the middleware (app/middleware.py), which adds the RateLimit-* headers to
+    # whatever response this request gets, errors included.
+    request.state.rate_limit = decision.quota
+    if decision.retry_after is not None:
+        raise TooManyRequests(decision.retry_after)
 
     touch_interval = timedelta(seconds=request.app.state.settings.token_touch_interval_seconds)
     if last_used_at is None or now - last_used_at >= touch_interval:

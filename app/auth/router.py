@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.auth import service
 from app.auth.dependencies import CurrentUser
@@ -17,12 +17,15 @@ router = APIRouter(tags=["tokens"])
 @router.post(
     "/users/{user_id}/tokens",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(403, 404),
+    responses=problems(403, 404, 409),
 )
 async def create_token(
-    session: DbSession, caller: CurrentUser, user_id: IdPath, data: TokenCreate
+    request: Request, session: DbSession, caller: CurrentUser, user_id: IdPath, data: TokenCreate
 ) -> TokenCreated:
-    token, secret = await service.issue_token(session, caller, user_id, data)
+    """Issue a token. A user holds at most HELPDESK_MAX_TOKENS_PER_USER active tokens
+    (unrevoked and unexpired; 20 by default): one more is 409 until one is revoked."""
+    max_active: int = request.app.state.settings.max_tokens_per_user
+    token, secret = await service.issue_token(session, caller, user_id, data, max_active=max_active)
     return TokenCreated(
         id=token.id,
         name=token.name,

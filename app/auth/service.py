@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.notices import announce_token_revoked
 from app.auth.schemas import TokenCreate
 from app.auth.tokens import hash_token, mint_token
-from app.errors import Forbidden, NotFound, UnprocessableEntity
+from app.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from app.models import ApiToken, Role, User
 
 
@@ -20,18 +20,26 @@ def _may_manage_tokens_of(actor: User, user_id: int) -> bool:
 
 
 async def issue_token(
-    session: AsyncSession, actor: User, user_id: int, data: TokenCreate
+    session: AsyncSession, actor: User, user_id: int, data: TokenCreate, *, max_active: int
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is never stored."""
     if not _may_manage_tokens_of(actor, user_id):
         raise Forbidden("Only an admin may issue tokens for someone else.")
-    owner = await session.get(User, user_id)
+    # Locked: two requests minting at once must not both pass the count below.
+    owner = await session.get(User, user_id, with_for_update=True)
     if owner is None:
         raise NotFound(f"User {user_id} does not exist.")
     if not owner.active:
         raise UnprocessableEntity(f"User {user_id} is deactivated; activate them first.")
     if data.expires_at is not None and data.expires_at <= datetime.now(UTC):
         raise UnprocessableEntity("expires_at must be in the future.")
+    active = await count_active_tokens(session, user_id)
+    if active >= max_active:
+        raise Conflict(
+            f"User {user_id} already has {active} active tokens, the most allowed; "
+            "revoke one first (DELETE /api/v1/tokens/{id}).",
+            extra={"active_tokens": active, "max_active_tokens": max_active},
+        )
     secret = mint_token()
     token = ApiToken(
         user_id=user_id, name=data.name, token_hash=hash_token(secret), expires_at=data.expires_at
@@ -40,6 +48,16 @@ async def issue_token(
     await session.flush()
     await session.refresh(token)
     return token, secret
+
+
+async def count_active_tokens(session: AsyncSession, user_id: int) -> int:
+    """Tokens that still work: not revoked, not expired."""
+    query = select(func.count()).where(
+        ApiToken.user_id == user_id,
+        ApiToken.revoked_at.is_(None),
+        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > func.now()),
+    )
+    return int(await session.scalar(query) or 0)
 
 
 async def issue_bootstrap_token(session: AsyncSession, user: User, name: str) -> str:

@@ -25,6 +25,10 @@ class Problem(BaseModel):
     errors: list[ValidationIssue] | None = Field(
         default=None, description="Present on 422 validation failures."
     )
+    request_id: str | None = Field(
+        default=None,
+        description="The request's id, as in its X-Request-ID header and the service's logs.",
+    )
 
 
 _DESCRIPTIONS = {

@@ -11,7 +11,7 @@ from typing import Annotated
 from zoneinfo import available_timezones
 
 from fastapi import Path
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
 MAX_BIGINT = 2**63 - 1
 
@@ -56,3 +56,18 @@ Locale = Annotated[
     StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$"),
     Field(description="BCP 47 language tag such as en, it or pt-BR"),
 ]
+
+# RFC 3339 as the OpenAPI `date-time` format means it. Pydantic alone would also read
+# numbers ("0.5", "1700000000") as Unix timestamps, which no client means in a query.
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
+def _rfc3339_text(value: object) -> object:
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time such as 2026-03-01T09:00:00Z")
+    return value
+
+
+QueryDatetime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator
 
 from app.auth.dependencies import CurrentUser, StaffUser
 from app.common.openapi import problems
 from app.common.pagination import Cursor, Limit, Page, decode_id_cursor, next_id_cursor
-from app.common.types import MAX_BIGINT, IdPath, reject_nul
+from app.common.types import MAX_BIGINT, IdPath, QueryDatetime, reject_nul
 from app.db import DbSession
 from app.errors import UnprocessableEntity
 from app.feedback import repository, service
@@ -129,8 +129,8 @@ async def list_feedback(
     ticket_id: IdFilter = None,
     primary_id: IdFilter = None,
     duplicate: bool | None = None,
-    created_since: AwareDatetime | None = None,
-    created_before: AwareDatetime | None = None,
+    created_since: QueryDatetime | None = None,
+    created_before: QueryDatetime | None = None,
     q: TextFilter = None,
     mine: bool = False,
     limit: Limit = 50,

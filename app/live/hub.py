@@ -52,6 +52,7 @@ class EventHub:
         self._task: asyncio.Task[None] | None = None
         self._connections: dict[str, LiveConnection] = {}
         self._by_topic: dict[TopicKey, set[LiveConnection]] = defaultdict(set)
+        self._caught_up_at = time.monotonic()
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -144,6 +145,7 @@ class EventHub:
         before = self.position
         after = before.advanced_to(xmin)
         self._position = after
+        self._caught_up_at = time.monotonic()
         if not events:
             return
         per_connection: dict[LiveConnection, list[LiveEvent]] = defaultdict(list)
@@ -201,6 +203,12 @@ class EventHub:
 
     def subscriber_count(self) -> int:
         return len(self._connections)
+
+    @property
+    def lag_seconds(self) -> float:
+        """Seconds since the hub last read the feed up to date (about the poll interval
+        when healthy; it grows while the LISTEN connection is down or reads stall)."""
+        return time.monotonic() - self._caught_up_at
 
     @contextlib.asynccontextmanager
     async def database(self) -> AsyncIterator[asyncpg.Connection]:

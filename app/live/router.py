@@ -1,6 +1,6 @@
 """The live channel: GET /api/v1/ws.
 
-Protocol (API.md "Live channel"): the first frame authenticates; then subscribe,
+Protocol (docs/integrators.md, "The live channel"): the first frame authenticates; then subscribe,
 unsubscribe, ping and presence frames; events arrive with resume cursors. Bad frames
 get an error frame, never a dropped socket.
 """

@@ -28,6 +28,7 @@ from app.models.notification import (
     TicketFollower,
     WebhookEndpoint,
 )
+from app.models.rate_limit import RateLimitBucket
 from app.models.sla import SlaAlert, SlaLevel, SlaTarget
 from app.models.team import AssignmentMode, Team, TeamMember
 from app.models.ticket import (
@@ -64,6 +65,7 @@ __all__ = [
     "NotificationDelivery",
     "NotificationPreference",
     "Priority",
+    "RateLimitBucket",
     "Role",
     "RoutingRule",
     "SatisfactionSurvey",

@@ -51,6 +51,12 @@ class NotificationDelivery(Base):
             "ticket_id",
             postgresql_where=text("status = 'pending'"),
         ),
+        # /metrics counts dead deliveries per channel without reading the whole table.
+        Index(
+            "ix_notification_deliveries_dead",
+            "channel",
+            postgresql_where=text("status = 'dead'"),
+        ),
     )
 
     id: Mapped[BigId]

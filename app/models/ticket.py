@@ -73,6 +73,12 @@ class Ticket(Base):
         Index(
             "uq_tickets_created_by_id_external_ref", "created_by_id", "external_ref", unique=True
         ),
+        # Search (q=) finds a ticket by its reference in the filer's system too.
+        Index(
+            "ix_tickets_external_ref",
+            "external_ref",
+            postgresql_where=text("external_ref IS NOT NULL"),
+        ),
         # Open work per owner: handover after an absence, least-loaded routing.
         Index(
             "ix_tickets_owner_open_work",

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.auth.dependencies import AdminUser, CurrentUser, ManagerUser, StaffUser
+from app.auth.service import count_active_tokens
 from app.common.openapi import problems
 from app.common.pagination import Cursor, Limit, Page, decode_id_cursor, next_id_cursor
 from app.common.types import MAX_BIGINT, IdPath
@@ -17,7 +18,15 @@ from app.errors import Forbidden
 from app.models import Role, Team, User
 from app.people import service
 from app.people.availability import absent_user_ids, is_available
-from app.people.schemas import TeamCreate, TeamOut, TeamUpdate, UserCreate, UserOut, UserUpdate
+from app.people.schemas import (
+    TeamCreate,
+    TeamOut,
+    TeamUpdate,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+    UserUpdated,
+)
 
 router = APIRouter(tags=["people"])
 
@@ -98,9 +107,16 @@ async def get_user(session: DbSession, caller: CurrentUser, user_id: IdPath) -> 
 @router.patch("/users/{user_id}", responses=problems(403, 404, 409))
 async def update_user(
     session: DbSession, caller: CurrentUser, user_id: IdPath, data: UserUpdate
-) -> UserOut:
-    user = await service.update_user(session, caller, user_id, data)
-    return (await _users_out(session, [user]))[0]
+) -> UserUpdated:
+    """Change a user. `{"active": false}` marks someone who has left: every token they
+    hold is revoked at once, and reactivating them later does not restore those tokens.
+    The answer says how many this change revoked and how many the user holds now."""
+    change = await service.update_user(session, caller, user_id, data)
+    shown = (await _users_out(session, [change.user]))[0]
+    active = await count_active_tokens(session, change.user.id)
+    return UserUpdated(
+        **shown.model_dump(), tokens_revoked=change.tokens_revoked, active_tokens=active
+    )
 
 
 @router.post("/teams", status_code=status.HTTP_201_CREATED, responses=problems(403, 409))

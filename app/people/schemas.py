@@ -73,6 +73,19 @@ class UserOut(BaseModel):
     updated_at: datetime
 
 
+class UserUpdated(UserOut):
+    """The user after a change, and what the change did to their API tokens."""
+
+    tokens_revoked: int = Field(
+        description="Tokens this change revoked. Deactivating a user revokes every token "
+        "they hold, at once."
+    )
+    active_tokens: int = Field(
+        description="Tokens the user holds now. Reactivating a user does not bring revoked "
+        "tokens back: issue new ones (POST /api/v1/users/{id}/tokens)."
+    )
+
+
 class TeamCreate(_Input):
     name: ShortText
     member_ids: MemberIds = Field(default_factory=list)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, insert, select, update
@@ -57,7 +58,15 @@ async def create_user(session: AsyncSession, data: UserCreate) -> User:
     return user
 
 
-async def update_user(session: AsyncSession, actor: User, user_id: int, data: UserUpdate) -> User:
+@dataclass(frozen=True, slots=True)
+class UserChange:
+    user: User
+    tokens_revoked: int  # by this change: deactivation revokes every token
+
+
+async def update_user(
+    session: AsyncSession, actor: User, user_id: int, data: UserUpdate
+) -> UserChange:
     changes = explicit_changes(data, NOT_NULLABLE_USER_FIELDS)
     if actor.role is not Role.ADMIN:
         if actor.id != user_id:
@@ -84,13 +93,15 @@ async def update_user(session: AsyncSession, actor: User, user_id: int, data: Us
     for field, value in changes.items():
         setattr(user, field, value)
     await session.flush()
+    tokens_revoked = 0
     if changes.get("active") is False:
         # Someone who left keeps no way in, even if the account is reactivated later.
-        await session.execute(
+        revoked = await session.execute(
             update(ApiToken)
             .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=func.now())
         )
+        tokens_revoked = revoked.rowcount  # type: ignore[attr-defined]
     if access_changed:
         await announce_access_changed(session, user.id)
     if team_ids is not None:
@@ -98,7 +109,7 @@ async def update_user(session: AsyncSession, actor: User, user_id: int, data: Us
         await _require_teams(session, team_ids)
         await _set_memberships_of_user(session, user.id, team_ids)
     await session.refresh(user)
-    return user
+    return UserChange(user, tokens_revoked)
 
 
 async def list_users(

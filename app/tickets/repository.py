@@ -254,12 +254,14 @@ async def read_ticket_at(
 
 
 def _match(viewer: User, text: str, config: str, vectors: Any = Ticket) -> ColumnElement[bool]:
-    """Customers match only the public vector: never words from an internal note."""
+    """The words, or the ticket's external reference exactly. Customers match only the
+    public vector: never words from an internal note."""
     query = func.websearch_to_tsquery(config, text)
     public: ColumnElement[bool] = vectors.search_public.bool_op("@@")(query)
+    by_reference = vectors.external_ref == text.strip()
     if sees_internal(viewer):
-        return or_(public, vectors.search_internal.bool_op("@@")(query))
-    return public
+        return or_(public, vectors.search_internal.bool_op("@@")(query), by_reference)
+    return or_(public, by_reference)
 
 
 def _conditions(
@@ -343,7 +345,13 @@ async def _search_keys(
     tickets but frequent among old ones falls through to the unbounded walk.
     """
     walked = (
-        select(Ticket.id, Ticket.updated_at, Ticket.search_public, Ticket.search_internal)
+        select(
+            Ticket.id,
+            Ticket.updated_at,
+            Ticket.search_public,
+            Ticket.search_internal,
+            Ticket.external_ref,
+        )
         .where(*where)
         .order_by(*_NEWEST_FIRST)
         .limit(_literal_limit(SEARCH_WALK_ROWS))

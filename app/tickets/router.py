@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator
 
 from app.auth.dependencies import CurrentUser, StaffUser
 from app.common.openapi import problems
 from app.common.pagination import Cursor, Limit, Page
-from app.common.types import MAX_BIGINT, IdPath, reject_nul
+from app.common.types import MAX_BIGINT, IdPath, QueryDatetime, reject_nul
 from app.db import DbSession
 from app.errors import NotFound, UnprocessableEntity
 from app.events.cursor import EVENTS_CURSOR_HEADER
@@ -97,7 +97,7 @@ async def list_tickets(
     tag: TextFilter = None,
     channel: Channel | None = None,
     q: TextFilter = None,
-    updated_since: AwareDatetime | None = None,
+    updated_since: QueryDatetime | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
     *,

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from httpx import AsyncClient
+import pytest
+from httpx import ASGITransport, AsyncClient
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
+from app.main import create_app
 from app.models import ApiToken
 from tests.factories import Actor, Actors, assert_problem
 
@@ -257,10 +261,15 @@ async def test_someone_who_left_does_not_get_their_old_tokens_back(
     client: AsyncClient, actors: Actors
 ) -> None:
     admin, agent = await actors.admin(), await actors.agent()
+    await issue(client, admin, agent.id)
     url = f"/api/v1/users/{agent.id}"
-    await client.patch(url, json={"active": False}, headers=admin.headers)
+    deactivated = await client.patch(url, json={"active": False}, headers=admin.headers)
     reactivated = await client.patch(url, json={"active": True}, headers=admin.headers)
     assert reactivated.status_code == 200, reactivated.text
+
+    # Each answer says what happened to the tokens.
+    assert (deactivated.json()["tokens_revoked"], deactivated.json()["active_tokens"]) == (2, 0)
+    assert (reactivated.json()["tokens_revoked"], reactivated.json()["active_tokens"]) == (0, 0)
 
     body = assert_problem(await client.get("/api/v1/me", headers=agent.headers), 401)
     assert "revoked" in body["detail"]
@@ -353,3 +362,51 @@ async def test_a_non_admin_may_not_list_someone_elses_tokens(
     response = await client.get(f"/api/v1/users/{other.id}/tokens", headers=agent.headers)
 
     assert_problem(response, 403)
+
+
+# How many
+
+
+@pytest.fixture
+async def capped_client(settings: Settings) -> AsyncIterator[AsyncClient]:
+    """A client over an app that lets each user hold three active tokens."""
+    app = create_app(settings.model_copy(update={"max_tokens_per_user": 3}))
+    async with app.router.lifespan_context(app):
+        transport = ASGITransport(app=app)
+        async with AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+async def test_a_user_holds_a_bounded_number_of_active_tokens(
+    capped_client: AsyncClient, actors: Actors
+) -> None:
+    customer = await actors.customer()  # holds one token already
+    await issue(capped_client, customer, customer.id)
+    await issue(capped_client, customer, customer.id)
+
+    response = await capped_client.post(
+        f"/api/v1/users/{customer.id}/tokens", json={"name": "4th"}, headers=customer.headers
+    )
+
+    body = assert_problem(response, 409)
+    assert body["active_tokens"] == 3
+    assert body["max_active_tokens"] == 3
+    assert len(await listed_tokens(capped_client, customer, customer.id)) == 3
+
+
+async def test_revoked_and_expired_tokens_leave_room_for_new_ones(
+    capped_client: AsyncClient, actors: Actors, session: AsyncSession
+) -> None:
+    customer = await actors.customer()
+    spare = await issue(capped_client, customer, customer.id)
+    expiring = await issue(capped_client, customer, customer.id)
+    await capped_client.delete(f"/api/v1/tokens/{spare['id']}", headers=customer.headers)
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == expiring["id"])
+        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    )
+    await session.commit()
+
+    await issue(capped_client, customer, customer.id)
+    await issue(capped_client, customer, customer.id)

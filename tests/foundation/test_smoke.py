@@ -1,7 +1,10 @@
+from pathlib import Path
+
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import Settings
 from tests.factories import Actors
 
 
@@ -17,3 +20,8 @@ async def test_service_connections_never_compile_plans_with_jit(
 ) -> None:
     async with sessionmaker() as session:
         assert await session.scalar(text("SHOW jit")) == "off"
+
+
+def test_the_suite_keeps_mail_out_of_the_development_mailbox(settings: Settings) -> None:
+    development = (Path(__file__).resolve().parents[2] / "var").resolve()
+    assert not settings.mailbox_dir.resolve().is_relative_to(development)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import socket
+import struct
 import time
 from collections.abc import AsyncIterator
 
@@ -18,9 +20,11 @@ from websockets.extensions.permessage_deflate import PerMessageDeflate
 
 from app.live.hub import EventHub
 from app.live.protocol import LiveWebSocketProtocol
-from tests.factories import Actors
+from tests.factories import Actor, Actors
 from tests.live.conftest import LiveServer, live_client, serve
 from tests.live.test_backpressure import (
+    MAX_CHANGES,
+    NOTE,
     TICKETS,
     _file,
     _flood_until_dropped,
@@ -118,8 +122,12 @@ def _server_socket_open(client_address: tuple[str, int]) -> bool:
     return False
 
 
+_SIOCOUTQNSD = 0x894B  # linux/sockios.h: unsent bytes in a socket's send queue
+
+
 class _QuickResetProtocol(LiveWebSocketProtocol):
-    tcp_user_timeout_seconds = 1.0
+    # Short: the client's window is shut on purpose before the flood (see below).
+    tcp_user_timeout_seconds = 0.5
 
 
 async def test_a_client_that_takes_no_data_is_reset_and_its_socket_released(
@@ -127,6 +135,7 @@ async def test_a_client_that_takes_no_data_is_reset_and_its_socket_released(
 ) -> None:
     agent, customer = await actors.agent(), await actors.customer()
     tickets = [await _file(client, customer, n) for n in range(TICKETS)]
+    filler = await _file(client, customer, TICKETS)
     hub: EventHub = small_queue_app.state.hub
     async with (
         serve(small_queue_app, _QuickResetProtocol) as server,
@@ -134,6 +143,10 @@ async def test_a_client_that_takes_no_data_is_reset_and_its_socket_released(
     ):
         address = ws.local_address
         assert _server_socket_open(address)
+        # First shut the client's window for certain. Flooding alone can overflow the
+        # connection's queue before the socket buffers fill (a busy machine starves the
+        # writer), and then the backlog and the close frame still fit: a clean 4408.
+        await _until_the_client_takes_no_more(client, agent, filler, address)
         await _flood_until_dropped(client, agent, tickets, hub)
         assert hub.subscriber_count() == 0
         # The client's window has been shut since its buffers filled: well within the
@@ -144,3 +157,44 @@ async def test_a_client_that_takes_no_data_is_reset_and_its_socket_released(
         assert not _server_socket_open(address), "the server still holds the socket"
         closed = await asyncio.wait_for(_read_until_closed(ws), 10)
         assert closed.rcvd is None  # reset, not a clean close
+
+
+async def _until_the_client_takes_no_more(
+    client: AsyncClient, agent: Actor, ticket_id: int, address: tuple[str, int]
+) -> None:
+    """Events one at a time, each handed to the socket before the next, until the
+    server's end holds bytes the client's kernel will not take (its window is shut)."""
+    status = "pending"
+    for _ in range(MAX_CHANGES):
+        if _unsent_bytes(address):
+            await asyncio.sleep(0.05)  # still unsent a moment later: not in flight, stuck
+            if _unsent_bytes(address):
+                return
+        response = await client.post(
+            f"/api/v1/tickets/{ticket_id}/status",
+            json={"status": status, "note": NOTE},
+            headers=agent.headers,
+        )
+        assert response.status_code == 200, response.text
+        status = "open" if status == "pending" else "pending"
+        await asyncio.sleep(0.02)
+    raise AssertionError("the client's window never shut")
+
+
+def _unsent_bytes(client_address: tuple[str, int]) -> int:
+    """Bytes the server's end of the connection holds and has not sent (SIOCOUTQNSD)."""
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            duplicate = socket.socket(fileno=os.dup(int(name)))
+        except OSError:
+            continue
+        try:
+            if duplicate.family == socket.AF_INET and duplicate.getpeername() == client_address:
+                raw = fcntl.ioctl(duplicate.fileno(), _SIOCOUTQNSD, b"\0" * 4)
+                unsent: int = struct.unpack("i", raw)[0]
+                return unsent
+        except OSError:
+            pass
+        finally:
+            duplicate.close()
+    return 0

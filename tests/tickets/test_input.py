@@ -170,8 +170,8 @@ RAW_BODIES: dict[str, tuple[bytes, str, int]] = {
     "lone surrogate": (b'{"subject": "\\ud800", "description": "d"}', "application/json", 422),
     "deeply nested": (b"[" * 100_000, "application/json", 400),
     "huge number": (b'{"subject": "s", "team_id": 1' + b"0" * 5000 + b"}", "application/json", 400),
-    "form encoded": (b"subject=a&description=b", "application/x-www-form-urlencoded", 422),
-    "plain text": (b'{"subject": "a", "description": "b"}', "text/plain", 422),
+    "form encoded": (b"subject=a&description=b", "application/x-www-form-urlencoded", 415),
+    "plain text": (b'{"subject": "a", "description": "b"}', "text/plain", 415),
 }
 
 

@@ -97,3 +97,19 @@ async def test_a_search_page_carries_an_events_cursor_even_when_empty(
     assert found.headers["X-Events-Cursor"]
     assert nothing.headers["X-Events-Cursor"]
     assert (await list_tickets(client, agent, q="keyboard"))["items"] == []
+
+
+async def test_search_finds_a_ticket_by_its_external_reference(
+    client: AsyncClient, actors: Actors, search_path: str
+) -> None:
+    integration, agent = await actors.integration(), await actors.agent()
+    customer = await actors.customer()
+    shop = await _file(
+        client, integration, "Parcel lost", requester_id=customer.id, external_ref="SHOP-7781"
+    )
+    await _file(client, agent, "Printer jammed")
+
+    assert await all_pages(client, agent, q="SHOP-7781") == [shop]
+    assert await all_pages(client, integration, q=" SHOP-7781 ") == [shop]
+    assert await all_pages(client, customer, q="SHOP-7781") == [shop]
+    assert await all_pages(client, agent, q="SHOP-778") == []

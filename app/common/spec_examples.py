@@ -1,0 +1,120 @@
+"""Examples for the main schemas of the OpenAPI document (tests validate each against
+its schema, so they cannot drift from the models)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TICKET: dict[str, Any] = {
+    "id": 1042,
+    "subject": "Invoice 2024-118 charged twice",
+    "description": "My card was charged twice for invoice 2024-118 on 3 March.",
+    "status": "open",
+    "channel": "web",
+    "urgency": "high",
+    "impact": "medium",
+    "priority": "high",
+    "category": "billing",
+    "tags": ["refund"],
+    "requester": {"id": 7, "name": "Carla Rossi", "email": "carla@example.com"},
+    "owner": {"id": 3, "name": "Anna Bianchi"},
+    "team": {"id": 2, "name": "Billing"},
+    "external_ref": None,
+    "version": 4,
+    "created_at": "2026-03-03T09:12:08Z",
+    "updated_at": "2026-03-03T09:40:51Z",
+    "first_response_at": "2026-03-03T09:31:17Z",
+    "resolved_at": None,
+    "last_action": {
+        "kind": "message.created",
+        "at": "2026-03-03T09:40:51Z",
+        "summary": "Anna Bianchi replied",
+    },
+    "last_owner_change": {
+        "reason": "routing",
+        "at": "2026-03-03T09:12:08Z",
+        "summary": "Anna Bianchi of Billing is handling your request",
+    },
+    "sla": {
+        "first_response_due_at": "2026-03-03T10:12:08Z",
+        "resolution_due_at": "2026-03-03T17:12:08Z",
+        "breached": False,
+    },
+}
+
+SCHEMA_EXAMPLES: dict[str, dict[str, Any]] = {
+    "TicketCreate": {
+        "subject": "Invoice 2024-118 charged twice",
+        "description": "My card was charged twice for invoice 2024-118 on 3 March.",
+        "urgency": "high",
+        "category": "billing",
+        "requester": {"email": "carla@example.com", "name": "Carla Rossi"},
+    },
+    "TicketOut": _TICKET,
+    "TicketUpdate": {"urgency": "medium", "tags": ["refund", "card"]},
+    "AssignRequest": {"owner_id": 3, "reason": "manual", "note": "Anna knows this customer."},
+    "StatusChange": {"status": "pending", "note": "Waiting for the bank statement."},
+    "MessageCreate": {"body": "Could you send the bank statement?", "visibility": "public"},
+    "MessageOut": {
+        "id": 311,
+        "ticket_id": 1042,
+        "author": {"id": 3, "name": "Anna Bianchi", "role": "agent"},
+        "visibility": "public",
+        "channel": "web",
+        "body": "Could you send the bank statement?",
+        "created_at": "2026-03-03T09:40:51Z",
+    },
+    "EventOut": {
+        "id": 90211,
+        "ticket_id": 1042,
+        "kind": "ticket.status_changed",
+        "visibility": "public",
+        "actor": {"id": 3, "name": "Anna Bianchi", "role": "agent"},
+        "data": {"from": "open", "to": "pending"},
+        "ticket_version": 5,
+        "created_at": "2026-03-03T09:41:02Z",
+    },
+    "UserCreate": {
+        "email": "alan@example.com",
+        "name": "Alan Turing",
+        "role": "agent",
+        "timezone": "Europe/London",
+        "locale": "en",
+        "team_ids": [2],
+    },
+    "UserOut": {
+        "id": 3,
+        "email": "anna@example.com",
+        "name": "Anna Bianchi",
+        "role": "agent",
+        "phone": None,
+        "timezone": "Europe/Rome",
+        "locale": "it",
+        "active": True,
+        "team_ids": [2],
+        "created_at": "2026-01-12T08:00:00Z",
+        "updated_at": "2026-01-12T08:00:00Z",
+    },
+    "TeamCreate": {"name": "Billing", "member_ids": [3, 4], "assignment": "least_loaded"},
+    "TokenCreate": {"name": "CRM integration", "expires_at": "2027-01-01T00:00:00Z"},
+    "TokenCreated": {
+        "id": 12,
+        "name": "CRM integration",
+        "token": "hd_EXAMPLE000000000000000000000000000000000000",
+        "created_at": "2026-03-03T09:00:00Z",
+        "expires_at": "2027-01-01T00:00:00Z",
+    },
+    "WebhookCreate": {
+        "url": "https://crm.example.com/hooks/helpdesk",
+        "event_kinds": ["ticket.created", "ticket.status_changed"],
+        "description": "CRM sync",
+    },
+    "Problem": {
+        "type": "urn:helpdesk:problem:precondition-failed",
+        "title": "Precondition failed",
+        "status": 412,
+        "detail": 'Ticket 1042 has changed (ETag "5"); reload it and try again.',
+        "instance": "/api/v1/tickets/1042",
+        "request_id": "5f0c6d0e3b9a4c1d8e2f7a6b5c4d3e2f",
+    },
+}

@@ -1,0 +1,1 @@
+"""Watching the service run: request ids, structured logs, Prometheus metrics, tracing."""
