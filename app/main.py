@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,16 +18,20 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from app import embedded_db, wiring
+from app.attachments.setup import store_from_settings
 from app.auth.cache import TokenCache
 from app.auth.rate_limit import RateLimiter
 from app.auth.router import router as tokens_router
+from app.common.bodies import add_body_models
 from app.common.openapi import use_problem_media_type
 from app.common.periodic import every
 from app.config import Settings, get_settings
 from app.continuity.router import router as continuity_router
 from app.continuity.scheduler import ContinuityScheduler
+from app.conversations.files import router as files_router
 from app.conversations.router import router as conversations_router
 from app.db import asyncpg_connect_args, create_engine
 from app.errors import install_error_handlers
@@ -40,7 +44,7 @@ from app.idempotency.cleanup import purge_expired
 from app.idempotency.guard import IdempotentReplay, replay_response
 from app.live.hub import EventHub
 from app.live.router import router as live_router
-from app.middleware import GuardMiddleware
+from app.middleware import GuardMiddleware, header
 from app.migrations import head_revision
 from app.notifications.router import router as notifications_router
 from app.notifications.setup import running_workers
@@ -172,13 +176,19 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_response)
     app.add_exception_handler(_NotModified, not_modified)
-    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.state.attachment_store = store_from_settings(settings)
+    app.add_middleware(
+        GuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        larger_limit=_larger_bodies(settings),
+    )
 
     app.include_router(health_router)
     app.include_router(people_router, prefix=API_PREFIX)
     app.include_router(tokens_router, prefix=API_PREFIX)
     app.include_router(tickets_router, prefix=API_PREFIX)
     app.include_router(conversations_router, prefix=API_PREFIX)
+    app.include_router(files_router, prefix=API_PREFIX)
     app.include_router(events_router, prefix=API_PREFIX)
     app.include_router(live_router, prefix=API_PREFIX)
     app.include_router(notifications_router, prefix=API_PREFIX)
@@ -190,6 +200,25 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     return app
 
 
+def _larger_bodies(settings: Settings) -> Callable[[Scope], int | None]:
+    """Raw mail may be as large as the inbound limit allows (larger still is kept in
+    quarantine, up to twice that); requests with files as large as two files."""
+    raw_mail = 2 * settings.inbound_max_message_bytes
+    uploads = 2 * settings.attachment_max_bytes + settings.max_body_bytes
+
+    def limit(scope: Scope) -> int | None:
+        if scope.get("method") != "POST":
+            return None
+        path: str = scope.get("path", "")
+        if path == f"{API_PREFIX}/inbound/email":
+            return raw_mail
+        if header(scope, b"content-type").lower().startswith(b"multipart/form-data"):
+            return uploads
+        return None
+
+    return limit
+
+
 def _install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -199,7 +228,7 @@ def _install_openapi(app: FastAPI) -> None:
                 summary=app.summary,
                 routes=app.routes,
             )
-            app.openapi_schema = use_problem_media_type(spec)
+            app.openapi_schema = use_problem_media_type(add_body_models(spec))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -109,7 +109,7 @@ class MailboxSecurity(StrEnum):
 
 
 class MailboxAuth(StrEnum):
-    PASSWORD = "password"  # LOGIN
+    PASSWORD = "password"  # noqa: S105 - LOGIN with a password
     XOAUTH2 = "xoauth2"  # an OAuth2 access token (Gmail, Microsoft 365)
 
 
