@@ -42,6 +42,8 @@ from app.feedback.setup import install as install_feedback
 from app.health.router import router as health_router
 from app.idempotency.cleanup import purge_expired
 from app.idempotency.guard import IdempotentReplay, replay_response
+from app.inbound.router import router as inbound_router
+from app.inbound.setup import email_intake
 from app.live.hub import EventHub
 from app.live.router import router as live_router
 from app.middleware import GuardMiddleware, header
@@ -177,6 +179,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.add_exception_handler(IdempotentReplay, replay_response)
     app.add_exception_handler(_NotModified, not_modified)
     app.state.attachment_store = store_from_settings(settings)
+    app.state.email_intake = email_intake(settings, app.state.attachment_store)
     app.add_middleware(
         GuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -195,6 +198,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.include_router(continuity_router, prefix=API_PREFIX)
     app.include_router(webhooks_router, prefix=API_PREFIX)
     app.include_router(feedback_router, prefix=API_PREFIX)
+    app.include_router(inbound_router, prefix=API_PREFIX)
     _add_docs(app)
     _install_openapi(app)
     return app

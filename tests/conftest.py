@@ -31,7 +31,7 @@ async def database_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         env=Environment.TEST,
         database_url=database_url,
@@ -43,6 +43,11 @@ def settings(database_url: str) -> Settings:
         # tickets under other tests' feet.
         continuity_scheduler=False,
         sla_watcher=False,
+        # Attachment and raw mail files of a test session live and die with it.
+        attachment_dir=tmp_path_factory.mktemp("attachments"),
+        # Mailbox tests run their pollers themselves, against servers they start.
+        inbound_imap=False,
+        inbound_addresses=["support@desk.example"],
     )
 
 
