@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import re
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from httpx import AsyncClient, Response
@@ -64,3 +66,45 @@ async def take_in(client: AsyncClient, actor: Actor, raw: bytes) -> dict[str, An
     assert response.status_code == 202, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+FIXTURES = Path(__file__).parent / "mail" / "fixtures"
+_DESK_ID = re.compile(rb"<[0-9a-f]+\.ticket-\d+@desk\.example\.com>")
+_DESK_ROOT = re.compile(rb"<ticket-\d+@desk\.example\.com>")
+_TAG = re.compile(rb"\[#\d+\]|=5B=23\d+=5D")
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def as_reply(raw: bytes, ticket_id: int, desk_message_id: str, domain: str) -> bytes:
+    """A fixture mail made an answer to one of our mails: the desk's Message-IDs in its
+    In-Reply-To and References become `desk_message_id`, its ticket tag our ticket."""
+    number = str(ticket_id).encode()
+    raw = _DESK_ID.sub(desk_message_id.encode(), raw)
+    raw = _DESK_ROOT.sub(b"<ticket-" + number + b"@" + domain.encode() + b">", raw)
+    return _TAG.sub(
+        lambda m: (
+            (b"[#" + number + b"]") if m.group().startswith(b"[") else b"=5B=23" + number + b"=5D"
+        ),
+        raw,
+    )
+
+
+async def desk_message_ids(client: AsyncClient, staff: Actor, ticket_id: int) -> list[str]:
+    """The Message-IDs of the mails the desk wrote about a ticket (its outbox)."""
+    response = await client.get(f"/api/v1/tickets/{ticket_id}/notifications", headers=staff.headers)
+    assert response.status_code == 200, response.text
+    return [d["idempotency_key"] for d in response.json()["items"] if d["channel"] == "email"]
+
+
+async def file_ticket(client: AsyncClient, customer: Actor, subject: str = "Help") -> int:
+    response = await client.post(
+        "/api/v1/tickets",
+        json={"subject": subject, "description": "It does not work."},
+        headers=customer.headers,
+    )
+    assert response.status_code == 201, response.text
+    ticket_id: int = response.json()["id"]
+    return ticket_id

@@ -20,7 +20,9 @@ async def test_a_new_mail_becomes_a_ticket_of_its_sender(
 
     assert answer["outcome"] == "created"
     assert answer["message_id"] is None and answer["reason"] is None
-    ticket = (await client.get(f"/api/v1/tickets/{answer['ticket_id']}", headers=admin.headers)).json()
+    ticket = (
+        await client.get(f"/api/v1/tickets/{answer['ticket_id']}", headers=admin.headers)
+    ).json()
     assert ticket["subject"] == "Printer on fire"
     assert ticket["channel"] == "email"
     assert ticket["requester"]["email"] == "ada@example.com"
@@ -86,13 +88,9 @@ async def test_garbage_is_quarantined_with_its_reason_and_can_be_deleted(
     [item] = listed["items"]
     assert item["id"] == answer["inbound_id"]
     assert item["reason_code"] == "empty"
-    raw = await client.get(
-        f"/api/v1/inbound/quarantine/{item['id']}/raw", headers=admin.headers
-    )
+    raw = await client.get(f"/api/v1/inbound/quarantine/{item['id']}/raw", headers=admin.headers)
     assert raw.content == b"\r\n\r\n   \r\n"
-    deleted = await client.delete(
-        f"/api/v1/inbound/quarantine/{item['id']}", headers=admin.headers
-    )
+    deleted = await client.delete(f"/api/v1/inbound/quarantine/{item['id']}", headers=admin.headers)
     assert deleted.status_code == 204
     listed = (await client.get("/api/v1/inbound/quarantine", headers=admin.headers)).json()
     assert listed["items"] == []
