@@ -19,7 +19,8 @@ async def test_a_new_mail_becomes_a_ticket_of_its_sender(
     answer = await take_in(client, integration, mail())
 
     assert answer["outcome"] == "created"
-    assert answer["message_id"] is None and answer["reason"] is None
+    assert answer["message_id"] is None
+    assert answer["reason"] is None
     ticket = (
         await client.get(f"/api/v1/tickets/{answer['ticket_id']}", headers=admin.headers)
     ).json()
