@@ -69,7 +69,8 @@ class GuardMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 headers = list(message.get("headers", []))
-                headers.append((b"x-content-type-options", b"nosniff"))
+                if not any(name.lower() == b"x-content-type-options" for name, _ in headers):
+                    headers.append((b"x-content-type-options", b"nosniff"))
                 message = {**message, "headers": headers}
             await send(message)
 
