@@ -284,9 +284,9 @@ class Settings(BaseSettings):
     )
     inbound_smtp_port: int | None = Field(
         default=None,
-        ge=1,
+        ge=0,
         le=65535,
-        description="Run the SMTP (or LMTP) receiver on this port; unset: no receiver.",
+        description="Run the SMTP (or LMTP) receiver on this port; unset or 0: no receiver.",
     )
     inbound_smtp_host: str = Field(default="127.0.0.1", description="Where it listens.")
     inbound_smtp_protocol: Literal["smtp", "lmtp"] = "smtp"

@@ -42,7 +42,9 @@ from app.feedback.setup import install as install_feedback
 from app.health.router import router as health_router
 from app.idempotency.cleanup import purge_expired
 from app.idempotency.guard import IdempotentReplay, replay_response
+from app.inbound.mailboxes.router import router as mailboxes_router
 from app.inbound.router import router as inbound_router
+from app.inbound.running import running_receivers
 from app.inbound.setup import email_intake
 from app.live.hub import EventHub
 from app.live.router import router as live_router
@@ -101,6 +103,8 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
             settings, app.state.sessionmaker, url, settings.notification_workers
         )
         await workers.__aenter__()
+        receivers = running_receivers(settings, app.state.sessionmaker, url)
+        await receivers.__aenter__()
         maker = app.state.sessionmaker
         chores = [
             asyncio.create_task(
@@ -153,6 +157,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
                 chore.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await chore
+            await receivers.__aexit__(None, None, None)
             await workers.__aexit__(None, None, None)
             await hub.stop()
             credentials.cancel()
@@ -199,6 +204,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.include_router(webhooks_router, prefix=API_PREFIX)
     app.include_router(feedback_router, prefix=API_PREFIX)
     app.include_router(inbound_router, prefix=API_PREFIX)
+    app.include_router(mailboxes_router, prefix=API_PREFIX)
     _add_docs(app)
     _install_openapi(app)
     return app
