@@ -39,7 +39,11 @@ async def test_a_mails_files_come_with_its_ticket_and_download_safely(
         ),
     )
     [pdf, html] = await _files(client, admin, answer["ticket_id"])
-    assert (pdf["filename"], pdf["content_type"], pdf["size"]) == ("invoice.pdf", "application/pdf", len(PDF))
+    assert (pdf["filename"], pdf["content_type"], pdf["size"]) == (
+        "invoice.pdf",
+        "application/pdf",
+        len(PDF),
+    )
     assert pdf["sha256"] == hashlib.sha256(PDF).hexdigest()
 
     download = await client.get(f"/api/v1/attachments/{html['id']}", headers=admin.headers)

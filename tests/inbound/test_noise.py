@@ -163,9 +163,9 @@ async def test_a_storm_from_one_sender_is_quarantined_and_can_be_let_in(
         for n in range(limit + 3)
     ]
     assert outcomes == ["created"] * limit + ["quarantined"] * 3
-    quarantined = (
-        await client.get("/api/v1/inbound/quarantine", headers=admin.headers)
-    ).json()["items"]
+    quarantined = (await client.get("/api/v1/inbound/quarantine", headers=admin.headers)).json()[
+        "items"
+    ]
     assert {q["reason_code"] for q in quarantined} == {"rate_limited"}
     retried = await client.post(
         f"/api/v1/inbound/quarantine/{quarantined[0]['id']}/retry", headers=admin.headers
