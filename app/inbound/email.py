@@ -10,6 +10,7 @@ the `[#123]` subject tag, a per-ticket reply address when one is configured).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,6 +52,8 @@ from app.models import Channel, IntakeOutcome, Team
 # Mails larger than this are parsed in a worker thread, so a 20 MB mail does not hold
 # up the event loop (and the requests it serves) for a third of a second.
 PARSE_IN_THREAD_ABOVE = 256 * 1024
+# A team address set through the API routes mail within this many seconds.
+TEAMS_TTL_SECONDS = 10.0
 _SENT = {
     MailKind.PERSONAL: Sent.PERSON,
     MailKind.AUTO_REPLY: Sent.AUTO_REPLY,
@@ -89,6 +92,18 @@ class EmailAdapter:
 
     def __init__(self, settings: EmailSettings) -> None:
         self.settings = settings
+        self._teams: dict[str, int] = {}
+        self._teams_read_at = -TEAMS_TTL_SECONDS
+
+    async def _team_addresses(self, session: AsyncSession) -> dict[str, int]:
+        """Every team's address, read again every few seconds rather than per mail."""
+        if time.monotonic() - self._teams_read_at >= TEAMS_TTL_SECONDS:
+            rows = await session.execute(
+                select(Team.email_address, Team.id).where(Team.email_address.is_not(None))
+            )
+            self._teams = {base_address(a): team_id for a, team_id in rows if a}
+            self._teams_read_at = time.monotonic()
+        return self._teams
 
     async def read(self, raw: bytes, arrival: Arrival) -> Reading:
         limits = self.settings.limits
@@ -142,7 +157,12 @@ class EmailAdapter:
             return await record_bounce(session, report)
         assert mail.sender is not None
         recipients = [*arrival.envelope_recipients, *(a.address for a in mail.recipients)]
-        teams = await _teams_of(session, [mail.sender.address, *recipients])
+        known = await self._team_addresses(session)
+        teams = {
+            base_address(a): known[base_address(a)]
+            for a in [mail.sender.address, *recipients]
+            if base_address(a) in known
+        }
         if base_address(mail.sender.address) in teams:
             return Decision(
                 IntakeOutcome.IGNORED,
@@ -200,13 +220,3 @@ class EmailAdapter:
                 named.append((addressed, "reply_address"))
         return ThreadHints(references=references, ticket_ids=tuple(named))
 
-
-async def _teams_of(session: AsyncSession, addresses: Sequence[str]) -> dict[str, int]:
-    """The teams whose address is among `addresses` (+tags ignored), by that address."""
-    wanted = sorted({base_address(a) for a in addresses if "@" in a})
-    if not wanted:
-        return {}
-    rows = await session.execute(
-        select(Team.email_address, Team.id).where(Team.email_address.in_(wanted))
-    )
-    return {address: team_id for address, team_id in rows if address is not None}

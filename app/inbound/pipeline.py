@@ -105,14 +105,13 @@ class Intake:
         transaction, which the caller commits before acknowledging."""
         reading = await self.adapter.read(arrival.raw, arrival)
         key = dedupe_key(self.adapter.channel, reading.external_id)
-        known = await _known(session, key)
-        if known is not None:
-            return known
+        # Kept first (content-addressed: a repeat rewrites nothing), then the lock, so no
+        # file is written while the lock is held.
         raw = await self.store.keep(
             arrival.raw, max_bytes=self.max_raw_bytes, content_type=RAW_TYPE
         )
         await _lock(session, key)
-        known = await _known(session, key)  # a copy that held the lock may have committed it
+        known = await _known(session, key)  # a copy that held the lock has committed it
         if known is not None:
             return known
         decision = await self._decide(session, reading, arrival, rate_limited=True)

@@ -106,7 +106,8 @@ async def test_unseen_mail_becomes_tickets_and_is_flagged_only_after_its_commit(
 ) -> None:
     team_id = await make_team(sessionmaker, name="Mail team")
     created = await _mailbox(client, actors, dovecot, team_id=team_id)
-    assert "password" not in created and "secret_sealed" not in created
+    assert "password" not in created
+    assert "secret_sealed" not in created
     for n in range(3):
         dovecot.drop(mail(sender=f"c{n}@example.com", subject=f"From IMAP {n}"))
     poller, imap = await _poller(sessionmaker, settings, intake, created["id"])
