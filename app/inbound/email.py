@@ -219,4 +219,3 @@ class EmailAdapter:
             if addressed is not None:
                 named.append((addressed, "reply_address"))
         return ThreadHints(references=references, ticket_ids=tuple(named))
-
