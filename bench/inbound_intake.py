@@ -19,13 +19,12 @@ import argparse
 import asyncio
 import os
 import random
-import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +37,11 @@ from bench.http_load import percentiles
 
 REPORT = Path(__file__).parent / "INBOUND.md"
 START, END = "<!-- intake:start -->", "<!-- intake:end -->"
-WORDS = (
+# One word list for subjects and bodies.
+WORDS = tuple(
     "printer invoice login password vpn order delivery refund screen broken error update "
-    "account email network slow crash report billing contract urgent please help again"
-).split()
+    "account email network slow crash report billing contract urgent please help again".split()  # noqa: SIM905
+)
 
 
 def _text(rng: random.Random, words: int) -> str:
@@ -143,7 +143,7 @@ async def run_http(base_url: str, token: str, clients: int, seconds: float) -> d
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
         # Warm up: a few tickets to reply to, and the workers' caches.
         for _ in range(50):
-            kind, raw = mix.next()
+            _kind, raw = mix.next()
             response = await http.post("/api/v1/inbound/email", content=raw, headers=headers)
             answer = response.json()
             if answer.get("outcome") == "created":
@@ -242,7 +242,8 @@ shared; PostgreSQL on the same machine. Measured {datetime.now(UTC):%Y-%m-%d %H:
 | 5xx | {five} |
 | SMTP throughput | **{smtp["per_second"]:.0f} mails/s** ({smtp["accepted"]} answered 250) |
 | SMTP latency (DATA to 250) | p50 {slat["p50"]:.0f} ms, p99 {slat["p99"]:.0f} ms |
-| Every 250 committed | {smtp["recorded"]} records for {smtp["accepted"]} 250s ({smtp["refused"]} refused) |
+| Every 250 committed | {smtp["recorded"]} records, {smtp["accepted"]} 250s, \
+{smtp["refused"]} refused |
 {END}"""
 
 

@@ -45,7 +45,7 @@ def child(path: Path, url: str) -> None:
             warm = b"From: warm@up.example\r\nSubject: x\r\nMessage-ID: <w@x>\r\n\r\nwarm\r\n"
             async with maker() as session, session.begin():
                 await intake.take_in(session, Arrival(warm, via="http"))
-            raw = path.read_bytes()
+            raw = await asyncio.to_thread(path.read_bytes)
             _reset_peak_rss()
             rss_before = _status_kib("VmRSS")
             tracemalloc.start()
@@ -92,19 +92,20 @@ def main() -> None:
             cwd=server.REPO,
         ).stdout
     figures = json.loads(output.strip().splitlines()[-1])
-    size = figures["size"]
+    size, alloc, rss = figures["size"], figures["peak_alloc"], figures["rss_growth"]
     section = f"""{START}
 ## A 20 MB mail through the whole intake
 
 `python -m bench.inbound_memory` ([inbound_memory.py](inbound_memory.py)): the same
 {size / 1e6:.1f} MB mail, in a fresh process, through the email pipeline into
 PostgreSQL (parse, raw mail kept, files stored, ticket recorded, commit). Measured
-{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; outcome `{figures["outcome"]}` in {figures["seconds"]:.2f} s.
+{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; outcome `{figures["outcome"]}` in \
+{figures["seconds"]:.2f} s.
 
 | What | Figure |
 |---|---|
-| Peak Python allocation | {figures["peak_alloc"] / 1e6:.1f} MB = **{figures["peak_alloc"] / size:.2f}x** its size |
-| Peak RSS growth | {figures["rss_growth"] / 1e6:.1f} MB = **{figures["rss_growth"] / size:.2f}x** its size |
+| Peak Python allocation | {alloc / 1e6:.1f} MB = **{alloc / size:.2f}x** its size |
+| Peak RSS growth | {rss / 1e6:.1f} MB = **{rss / size:.2f}x** its size |
 {END}"""
     print(section)
     if not args.no_report:
