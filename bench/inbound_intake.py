@@ -141,9 +141,7 @@ def _mail(
     return bytes(message)
 
 
-async def run_http(
-    base_url: str, token: str, clients: int, seconds: float
-) -> dict[str, Any]:
+async def run_http(base_url: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
     mix = Mix(random.Random(7))
     latencies: list[float] = []
     kinds: Counter[str] = Counter()
