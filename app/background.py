@@ -1,5 +1,6 @@
-"""`helpdesk background`: the absence scheduler, the SLA watcher and the delivery
-workers, without HTTP.
+"""`helpdesk background`: the absence scheduler, the SLA watcher, the delivery workers
+and the mail receivers (SMTP/LMTP when HELPDESK_INBOUND_SMTP_PORT is set, IMAP
+polling), without HTTP.
 
 `helpdesk serve` runs this as a child process at a lower CPU priority instead of inside
 its API workers. In a worker, a handover batch or a burst of e-mails to render holds
@@ -19,6 +20,7 @@ from app.common.periodic import every
 from app.config import Settings
 from app.continuity.scheduler import ContinuityScheduler
 from app.db import create_engine
+from app.inbound.running import running_receivers
 from app.notifications.setup import running_workers
 from app.sla.watcher import raise_all
 
@@ -47,8 +49,9 @@ async def run_background(settings: Settings, database_url: str) -> None:
         )
         tasks.append(asyncio.create_task(watcher, name="sla-watcher"))
     try:
-        async with running_workers(
-            settings, sessionmaker, database_url, settings.notification_workers
+        async with (
+            running_workers(settings, sessionmaker, database_url, settings.notification_workers),
+            running_receivers(settings, sessionmaker, database_url),
         ):
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

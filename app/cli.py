@@ -148,7 +148,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     metrics_dir = _prepare_metrics_dir()
     background = None
     if not args.inline_background and (
-        settings.notification_workers > 0 or settings.continuity_scheduler or settings.sla_watcher
+        settings.notification_workers > 0
+        or settings.continuity_scheduler
+        or settings.sla_watcher
+        or settings.inbound_smtp_port
+        or settings.inbound_imap
     ):
         background = BackgroundProcess(nice=args.background_nice)
         background.start()
@@ -156,6 +160,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         os.environ["HELPDESK_NOTIFICATION_WORKERS"] = "0"
         os.environ["HELPDESK_CONTINUITY_SCHEDULER"] = "false"
         os.environ["HELPDESK_SLA_WATCHER"] = "false"
+        os.environ["HELPDESK_INBOUND_SMTP_PORT"] = "0"
+        os.environ["HELPDESK_INBOUND_IMAP"] = "false"
     try:
         _run_uvicorn(args, settings, url)
     finally:
@@ -318,6 +324,28 @@ def _configure_logging(settings: Settings) -> None:
     configure_logging(settings)
 
 
+def cmd_mail_receiver(_args: argparse.Namespace) -> None:
+    from app.worker_process import run_mail_receiver
+
+    settings = _load_settings()
+    if not settings.inbound_smtp_port and not settings.inbound_imap:
+        raise CommandError(
+            "nothing to receive: set HELPDESK_INBOUND_SMTP_PORT, or HELPDESK_INBOUND_IMAP=true"
+        )
+    if settings.inbound_smtp_port:
+        _check_port_free(settings.inbound_smtp_host, settings.inbound_smtp_port)
+    url = _database_url(settings)
+    _check_database(url)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    where = (
+        f"SMTP on {settings.inbound_smtp_host}:{settings.inbound_smtp_port}"
+        if settings.inbound_smtp_port
+        else "no SMTP"
+    )
+    print(f"helpdesk: receiving mail ({where}; IMAP {'on' if settings.inbound_imap else 'off'})")
+    asyncio.run(run_mail_receiver(settings, url))
+
+
 def _lower_priority(nice: int) -> None:
     """Nice this process, and its scheduling group too. With autogroup scheduling (the
     default on most Linux desktops and servers) each session is one group, groups share
@@ -416,6 +444,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--count", type=int, default=1, help="workers in this process")
     worker.set_defaults(handler=cmd_worker)
+
+    receiver = commands.add_parser(
+        "mail-receiver",
+        help="receive mail (SMTP/LMTP receiver, IMAP pollers) without the HTTP API",
+        description="The SMTP/LMTP receiver on HELPDESK_INBOUND_SMTP_HOST:PORT and the IMAP "
+        "pollers of the configured mailboxes (HELPDESK_INBOUND_IMAP), on their own. "
+        "`serve` runs them in its background process.",
+    )
+    receiver.set_defaults(handler=cmd_mail_receiver)
 
     openapi = commands.add_parser(
         "openapi",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from email.utils import parseaddr
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -260,6 +261,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="When set, the only content types accepted (comma separated).",
     )
+    attachment_max_files: int = Field(
+        default=20, ge=1, le=100, description="Files one upload (multipart) may carry."
+    )
+    attachment_mail_link_above_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=0,
+        description="Notification emails carry a message's public files up to this many "
+        "bytes in all; larger ones are sent as links (0: always links).",
+    )
     attachment_s3_bucket: str | None = None
     attachment_s3_prefix: str = Field(
         default="attachments/", description="Key prefix of attachment objects in the bucket."
@@ -271,6 +281,47 @@ class Settings(BaseSettings):
     attachment_s3_access_key_id: str | None = None
     attachment_s3_secret_access_key: SecretStr | None = None
     attachment_s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    # Email intake -------------------------------------------------------------
+    inbound_addresses: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="The desk's own addresses (comma separated): the SMTP receiver accepts "
+        "mail for them (and their +tags), and mail from them is never taken in. The "
+        "address of HELPDESK_MAIL_FROM always counts.",
+    )
+    inbound_reply_address: str | None = Field(
+        default=None,
+        description="When set (support@desk.example), notification emails carry a "
+        "per-ticket Reply-To (support+t42@desk.example) that threads the answer.",
+    )
+    inbound_smtp_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Run the SMTP (or LMTP) receiver on this port; unset or 0: no receiver.",
+    )
+    inbound_smtp_host: str = Field(default="127.0.0.1", description="Where it listens.")
+    inbound_smtp_protocol: Literal["smtp", "lmtp"] = "smtp"
+    inbound_sender_limit: int = Field(
+        default=20,
+        ge=1,
+        description="Mails one sender may send per window before the rest "
+        "of the storm is quarantined.",
+    )
+    inbound_sender_window_seconds: float = Field(default=600, gt=0)
+    inbound_imap: bool = Field(
+        default=True,
+        description="Poll the configured IMAP mailboxes (one poller per mailbox across "
+        "every process).",
+    )
+    inbound_imap_poll_seconds: float = Field(
+        default=60, gt=0, description="How often a mailbox without IDLE is polled."
+    )
+    inbound_imap_idle_seconds: float = Field(
+        default=1500,
+        gt=0,
+        le=1740,
+        description="How long one IDLE waits before it is renewed (servers drop it at 30 min).",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     log_format: Literal["text", "json"] = Field(
         default="text", description="text: one readable line per record; json: one object."
@@ -301,6 +352,7 @@ class Settings(BaseSettings):
         "attachment_denied_extensions",
         "attachment_denied_types",
         "attachment_allowed_types",
+        "inbound_addresses",
         mode="before",
     )
     @classmethod
@@ -349,6 +401,14 @@ class Settings(BaseSettings):
         if self.attachment_store == "s3" and not self.attachment_s3_bucket:
             raise ValueError("HELPDESK_ATTACHMENT_STORE=s3 needs HELPDESK_ATTACHMENT_S3_BUCKET")
         return self
+
+    @property
+    def desk_addresses(self) -> list[str]:
+        """Every address that is the desk's own: the configured ones, the reply address
+        and the address mail is sent from, lower case, each once."""
+        found = [*self.inbound_addresses, self.inbound_reply_address or ""]
+        found.append(parseaddr(self.mail_from)[1])
+        return list(dict.fromkeys(a.strip().lower() for a in found if a and "@" in a))
 
     @property
     def mailbox_dir(self) -> Path:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,17 +18,21 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from app import wiring
+from app.attachments.setup import store_from_settings
 from app.auth.cache import TokenCache
 from app.auth.rate_limit import SharedRateLimiter
 from app.auth.router import router as tokens_router
+from app.common.bodies import add_body_models
 from app.common.openapi import use_problem_media_type
 from app.common.periodic import every
 from app.common.spec import finish as finish_spec
 from app.config import Settings, get_settings
 from app.continuity.router import router as continuity_router
 from app.continuity.scheduler import ContinuityScheduler
+from app.conversations.files import router as files_router
 from app.conversations.router import router as conversations_router
 from app.db import asyncpg_connect_args, create_engine
 from app.errors import install_error_handlers
@@ -39,9 +43,13 @@ from app.feedback.setup import install as install_feedback
 from app.health.router import router as health_router
 from app.idempotency.cleanup import purge_expired
 from app.idempotency.guard import IdempotentReplay, replay_response
+from app.inbound.mailboxes.router import router as mailboxes_router
+from app.inbound.router import router as inbound_router
+from app.inbound.running import running_receivers
+from app.inbound.setup import email_intake
 from app.live.hub import EventHub
 from app.live.router import router as live_router
-from app.middleware import GuardMiddleware
+from app.middleware import GuardMiddleware, header
 from app.migrations import head_revision
 from app.notifications.router import router as notifications_router
 from app.notifications.setup import running_workers
@@ -106,6 +114,8 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
             settings, app.state.sessionmaker, url, settings.notification_workers
         )
         await workers.__aenter__()
+        receivers = running_receivers(settings, app.state.sessionmaker, url)
+        await receivers.__aenter__()
         maker = app.state.sessionmaker
         chores = [
             asyncio.create_task(keep_sampling(app), name="metrics-sampler"),
@@ -159,6 +169,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
                 chore.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await chore
+            await receivers.__aexit__(None, None, None)
             await workers.__aexit__(None, None, None)
             await hub.stop()
             credentials.cancel()
@@ -185,7 +196,13 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_response)
     app.add_exception_handler(_NotModified, not_modified)
-    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.state.attachment_store = store_from_settings(settings)
+    app.state.email_intake = email_intake(settings, app.state.attachment_store)
+    app.add_middleware(
+        GuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        larger_limit=_larger_bodies(settings),
+    )
     # Added last, so outermost: the request id is set before anything else runs.
     app.add_middleware(RequestContextMiddleware)
     tracing.instrument_app(app)
@@ -196,15 +213,37 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.include_router(tokens_router, prefix=API_PREFIX)
     app.include_router(tickets_router, prefix=API_PREFIX)
     app.include_router(conversations_router, prefix=API_PREFIX)
+    app.include_router(files_router, prefix=API_PREFIX)
     app.include_router(events_router, prefix=API_PREFIX)
     app.include_router(live_router, prefix=API_PREFIX)
     app.include_router(notifications_router, prefix=API_PREFIX)
     app.include_router(continuity_router, prefix=API_PREFIX)
     app.include_router(webhooks_router, prefix=API_PREFIX)
     app.include_router(feedback_router, prefix=API_PREFIX)
+    app.include_router(inbound_router, prefix=API_PREFIX)
+    app.include_router(mailboxes_router, prefix=API_PREFIX)
     _add_docs(app)
     _install_openapi(app)
     return app
+
+
+def _larger_bodies(settings: Settings) -> Callable[[Scope], int | None]:
+    """Raw mail may be as large as the inbound limit allows (larger still is kept in
+    quarantine, up to twice that); requests with files as large as two files."""
+    raw_mail = 2 * settings.inbound_max_message_bytes
+    uploads = 2 * settings.attachment_max_bytes + settings.max_body_bytes
+
+    def limit(scope: Scope) -> int | None:
+        if scope.get("method") != "POST":
+            return None
+        path: str = scope.get("path", "")
+        if path == f"{API_PREFIX}/inbound/email":
+            return raw_mail
+        if header(scope, b"content-type").lower().startswith(b"multipart/form-data"):
+            return uploads
+        return None
+
+    return limit
 
 
 def _install_openapi(app: FastAPI) -> None:
@@ -216,7 +255,7 @@ def _install_openapi(app: FastAPI) -> None:
                 summary=app.summary,
                 routes=app.routes,
             )
-            app.openapi_schema = finish_spec(use_problem_media_type(spec))
+            app.openapi_schema = finish_spec(use_problem_media_type(add_body_models(spec)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

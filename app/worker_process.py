@@ -1,4 +1,5 @@
-"""`helpdesk worker`: delivery workers in a process of their own."""
+"""`helpdesk worker` and `helpdesk mail-receiver`: delivery workers, or the mail
+receivers, in a process of their own."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 from app import wiring
 from app.config import Settings
 from app.db import create_engine
+from app.inbound.running import running_receivers
 from app.notifications.setup import running_workers
 
 
@@ -15,6 +17,17 @@ async def run_workers(settings: Settings, database_url: str, count: int) -> None
     engine = create_engine(settings, database_url)
     try:
         async with running_workers(settings, wiring.sessionmaker_for(engine), database_url, count):
+            await asyncio.Event().wait()  # until the process is told to stop
+    finally:
+        await engine.dispose()
+
+
+async def run_mail_receiver(settings: Settings, database_url: str) -> None:
+    """`helpdesk mail-receiver`: the SMTP/LMTP receiver and the IMAP pollers."""
+    wiring.configure(settings)
+    engine = create_engine(settings, database_url)
+    try:
+        async with running_receivers(settings, wiring.sessionmaker_for(engine), database_url):
             await asyncio.Event().wait()  # until the process is told to stop
     finally:
         await engine.dispose()

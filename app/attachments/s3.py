@@ -86,9 +86,26 @@ class S3AttachmentStore:
     async def save(
         self, source: Source, *, filename: str | None = None, content_type: str | None = None
     ) -> StoredFile:
-        spooled = await spool(source, self.spool_dir, self.policy.max_bytes)
+        return await self._store(source, self.policy.max_bytes, filename, content_type)
+
+    async def keep(self, source: Source, *, max_bytes: int, content_type: str) -> StoredFile:
+        return await self._store(source, max_bytes, None, content_type, checked=False)
+
+    async def _store(
+        self,
+        source: Source,
+        max_bytes: int,
+        filename: str | None,
+        content_type: str | None,
+        *,
+        checked: bool = True,
+    ) -> StoredFile:
+        spooled = await spool(source, self.spool_dir, max_bytes)
         try:
-            recorded = self.policy.recorded_type(filename, content_type, spooled.head)
+            if checked:
+                recorded = self.policy.recorded_type(filename, content_type, spooled.head)
+            else:
+                recorded = content_type or "application/octet-stream"
             if not await self.exists(spooled.sha256):
                 await asyncio.to_thread(
                     self.client.upload_file,

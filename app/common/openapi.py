@@ -39,6 +39,7 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state",
     412: "If-Match does not match the current version",
     413: "Request body too large",
+    415: "The body is not of the media type this operation takes",
     422: "Validation failed",
     429: "Rate limit exceeded; see Retry-After",
 }

@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.kinds import EventKind
@@ -25,6 +26,7 @@ from app.models import (
     Channel,
     Message,
     Priority,
+    Role,
     Team,
     Ticket,
     TicketEvent,
@@ -73,6 +75,16 @@ class BriefSla(BaseModel):
     resolved_at: datetime | None
 
 
+class BriefEarlier(BaseModel):
+    """The closed case a follow-up continues: what it was and how it ended."""
+
+    ticket_id: int
+    subject: str
+    problem: str
+    resolved_at: datetime | None
+    last_reply: BriefText | None
+
+
 class BriefOut(BaseModel):
     ticket_id: int
     subject: str
@@ -90,6 +102,7 @@ class BriefOut(BaseModel):
     open_questions: list[str]
     waiting_on: Literal["customer", "us"] | None
     sla: BriefSla
+    follow_up_of: BriefEarlier | None = None
     generated_at: datetime
 
 
@@ -210,6 +223,7 @@ def _compose(
     owner: BriefPerson | None,
     team: BriefPerson | None,
     now: datetime,
+    earlier: BriefEarlier | None = None,
 ) -> BriefOut:
     staff_steps = [(e, a) for e, a in timeline.steps if not _from_requester_side(e)]
     customer = [(e, a) for e, a in timeline.steps if _from_requester_side(e)]
@@ -275,6 +289,7 @@ def _compose(
         open_questions=open_questions,
         waiting_on=waiting_on,
         sla=_sla(ticket, now),
+        follow_up_of=earlier,
         generated_at=now,
     )
 
@@ -287,6 +302,38 @@ class BriefBuilder:
         self._timelines: dict[int, _Timeline] = {}
         self._names: dict[int, str] = {}
         self._teams: dict[int, str] = {}
+        self._earlier: dict[int, BriefEarlier] = {}
+
+    async def _load_earlier(self, session: AsyncSession, tickets: Sequence[Ticket]) -> None:
+        """The closed cases these tickets follow up, with the last reply they got."""
+        ids = {t.follow_up_of_id for t in tickets if t.follow_up_of_id is not None}
+        if not ids:
+            return
+        rows = await session.scalars(select(Ticket).where(Ticket.id.in_(ids)))
+        earlier = {t.id: t for t in rows}
+        replies = await session.execute(
+            select(Message.ticket_id, Message.created_at, User.name, Message.body)
+            .join(User, User.id == Message.author_id)
+            .where(
+                Message.ticket_id.in_(ids),
+                Message.visibility == Visibility.PUBLIC,
+                User.role.in_([role for role in Role if role.is_staff]),
+            )
+            .order_by(Message.ticket_id, Message.id.desc())
+            .ext(distinct_on(Message.ticket_id))
+        )
+        last = {
+            ticket_id: BriefText(at=at, author=name, text=_excerpt(body, EXCERPT_CHARS))
+            for ticket_id, at, name, body in replies
+        }
+        for ticket_id, ticket in earlier.items():
+            self._earlier[ticket_id] = BriefEarlier(
+                ticket_id=ticket_id,
+                subject=ticket.subject,
+                problem=_excerpt(ticket.description, EXCERPT_CHARS),
+                resolved_at=ticket.resolved_at,
+                last_reply=last.get(ticket_id),
+            )
 
     @classmethod
     async def load(
@@ -311,6 +358,7 @@ class BriefBuilder:
         if team_ids:
             rows = await session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))
             builder._teams = {team_id: name for team_id, name in rows}
+        await builder._load_earlier(session, tickets)
         return builder
 
     @classmethod
@@ -342,6 +390,7 @@ class BriefBuilder:
                 team = await session.get(Team, ticket.team_id)
                 if team is not None:
                     builder._teams[team.id] = team.name
+        await builder._load_earlier(session, tickets)
         return builder
 
     def brief(self, ticket: Ticket, owner: BriefPerson | None) -> BriefOut:
@@ -358,6 +407,9 @@ class BriefBuilder:
             owner=owner,
             team=team,
             now=self.now,
+            earlier=None
+            if ticket.follow_up_of_id is None
+            else self._earlier.get(ticket.follow_up_of_id),
         )
 
 

@@ -22,6 +22,8 @@ _EN: Final[dict[str, str]] = {
     "requested by {requester}.",
     "brief_problem": "The problem as first stated ({day}):",
     "brief_latest": "The latest message from the customer ({day}):",
+    "brief_follow_up": "It follows up the closed #{earlier}, \u201c{subject}\u201d. Then:",
+    "brief_follow_up_reply": "Our last reply there ({day}):",
     "brief_done": "What was done so far ({count} steps):",
     "brief_nothing_done": "Nothing has been done on it yet.",
     "brief_questions": "Open questions:",
@@ -45,6 +47,8 @@ _IT: Final[dict[str, str]] = {
     "richiesto da {requester}.",
     "brief_problem": "Il problema come descritto all'inizio ({day}):",
     "brief_latest": "L'ultimo messaggio del cliente ({day}):",
+    "brief_follow_up": "Segue il ticket chiuso #{earlier}, \u201c{subject}\u201d. Allora:",
+    "brief_follow_up_reply": "La nostra ultima risposta ({day}):",
     "brief_done": "Cosa è stato fatto finora ({count} passi):",
     "brief_nothing_done": "Non è stato ancora fatto nulla.",
     "brief_questions": "Domande aperte:",
@@ -101,6 +105,24 @@ def render_brief(
             words["brief_problem"].format(day=_day(problem.get("at"), locale)), problem.get("text")
         )
     )
+    earlier = data.get("follow_up_of")
+    if isinstance(earlier, dict):
+        blocks.append(
+            Block(
+                words["brief_follow_up"].format(
+                    earlier=earlier.get("ticket_id"), subject=earlier.get("subject", "")
+                ),
+                earlier.get("problem"),
+            )
+        )
+        reply = earlier.get("last_reply")
+        if isinstance(reply, dict):
+            blocks.append(
+                Block(
+                    words["brief_follow_up_reply"].format(day=_day(reply.get("at"), locale)),
+                    reply.get("text"),
+                )
+            )
     latest = data.get("latest_customer_message")
     if isinstance(latest, dict):
         blocks.append(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from app.attachments.schemas import AttachmentOut
 from app.common.types import reject_nul
 from app.events.schemas import ActorOut
 from app.models import Channel, Visibility
@@ -34,5 +35,9 @@ class MessageOut(BaseModel):
     author: ActorOut
     visibility: Visibility
     channel: Channel
-    body: str
+    body: str = Field(
+        description="What the author wrote. For email, the new text only: the quoted history "
+        "and the signature stay in the original (GET .../messages/{id}/original)."
+    )
+    attachments: list[AttachmentOut] = Field(default_factory=list)
     created_at: datetime

@@ -15,6 +15,17 @@ class EventKind(StrEnum):
     SLA_WARNING = "sla.warning"
     SLA_BREACHED = "sla.breached"
     FEEDBACK_RECEIVED = "feedback.received"
+    # Email intake (app/inbound/): a reply on a closed ticket opened a follow-up; a mail
+    # about the ticket was ignored (a loop, an automatic answer to a closed ticket); a
+    # mail the desk sent about it bounced.
+    FOLLOW_UP_OPENED = "ticket.follow_up_opened"
+    EMAIL_IGNORED = "email.ignored"
+    EMAIL_BOUNCED = "email.bounced"
+
+
+# Event data that says nobody is to be told about the event (an automatic answer
+# recorded as an internal note, a bounce): RFC 3834, no robot talks to another forever.
+QUIET = "quiet"
 
 
 # Data keys a requester never sees even on an event they may see: the note that goes

@@ -24,6 +24,11 @@ def _name(value: Any, fallback: str = "someone") -> str:
     return name if isinstance(name, str) else fallback
 
 
+def _id(value: Any) -> str:
+    found = value.get("id") if isinstance(value, dict) else None
+    return str(found) if isinstance(found, int) else "?"
+
+
 def summarize(kind: str, data: dict[str, Any], actor_name: str | None) -> str:
     who = actor_name or "The system"
     match kind:
@@ -46,7 +51,15 @@ def summarize(kind: str, data: dict[str, Any], actor_name: str | None) -> str:
             return f"Priority changed from {data.get('from')} to {data.get('to')}"
         case EventKind.SLA_WARNING | EventKind.SLA_BREACHED:
             return _sla_sentence(kind, data)
+        case EventKind.FOLLOW_UP_OPENED:
+            return f"Follow-up request #{_id(data.get('follow_up'))} opened by {who}"
+        case EventKind.EMAIL_IGNORED:
+            return f"Email ignored: {data.get('reason') or 'not recorded'}"
+        case EventKind.EMAIL_BOUNCED:
+            return f"Email to {data.get('address') or 'the recipient'} bounced"
         case EventKind.MESSAGE_CREATED:
+            if data.get("automatic"):
+                return f"Automatic reply from {who}"
             if data.get("visibility") == "internal":
                 return f"Internal note by {who}"
             if data.get("author_role") in ("customer", "integration"):

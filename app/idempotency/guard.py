@@ -120,7 +120,7 @@ class Idempotency:
 def _request_fingerprint(request: Request, body: bytes) -> bytes:
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON (a form, raw mail): the bytes as sent
         canonical = body
     digest = hashlib.sha256()
     for part in (request.method.encode(), request.url.path.encode(), request.url.query.encode()):

@@ -20,6 +20,14 @@ from app.models.feedback import (
     SurveyAnswerVia,
 )
 from app.models.idempotency import IdempotencyRecord
+from app.models.inbound import (
+    Attachment,
+    InboundMessage,
+    IntakeOutcome,
+    Mailbox,
+    MailboxAuth,
+    MailboxSecurity,
+)
 from app.models.notification import (
     DeliveryChannel,
     DeliveryStatus,
@@ -49,6 +57,7 @@ __all__ = [
     "AgentSkill",
     "ApiToken",
     "AssignmentMode",
+    "Attachment",
     "Base",
     "Channel",
     "DeliveryChannel",
@@ -60,7 +69,12 @@ __all__ = [
     "FeedbackVote",
     "Handover",
     "IdempotencyRecord",
+    "InboundMessage",
+    "IntakeOutcome",
     "Level",
+    "Mailbox",
+    "MailboxAuth",
+    "MailboxSecurity",
     "Message",
     "NotificationDelivery",
     "NotificationPreference",

@@ -91,6 +91,9 @@ class NotificationDelivery(Base):
     response_code: Mapped[int | None] = mapped_column(Integer)
     latency_ms: Mapped[int | None] = mapped_column(Integer)
     delivered_at: Mapped[datetime | None]
+    # Email: a bounce came back for this message after it was handed over.
+    bounced_at: Mapped[datetime | None]
+    bounce_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[CreatedAt]
 

@@ -26,6 +26,8 @@ class Team(Base):
     assignment: Mapped[AssignmentMode] = mapped_column(
         enum_column(AssignmentMode, "team_assignment")
     )
+    # Mail to this address (billing@...) becomes a ticket of this team.
+    email_address: Mapped[str | None] = mapped_column(String(320), unique=True)
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
 

@@ -105,6 +105,10 @@ class Ticket(Base):
     # Who filed it: the customer, an agent, or the integration whose external_ref this is.
     created_by_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
     external_ref: Mapped[str | None] = mapped_column(String(200))
+    # A follow-up opened by a reply to this closed ticket.
+    follow_up_of_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("tickets.id", ondelete="SET NULL")
+    )
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     first_response_due_at: Mapped[datetime | None]

@@ -53,6 +53,9 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), server_default=text("'UTC'"))
     locale: Mapped[str] = mapped_column(String(16), server_default=text("'en'"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # Set when mail to this address bounced for good: the outbox stops emailing it.
+    email_undeliverable_at: Mapped[datetime | None]
+    email_undeliverable_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
 

@@ -40,4 +40,9 @@ def channels_for(
         channels.remove(DeliveryChannel.SMS)
         if not channels and notice.essential:
             channels = [DeliveryChannel.EMAIL]  # nobody misses essential news for a missing phone
+    if DeliveryChannel.EMAIL in channels and user.email_undeliverable_at is not None:
+        # Mail to them bounced for good: another message would only bounce again.
+        channels.remove(DeliveryChannel.EMAIL)
+        if not channels and notice.essential and user.phone:
+            channels = [DeliveryChannel.SMS]
     return channels

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from app.events.kinds import EventKind
+from app.events.kinds import QUIET, EventKind
 
 
 class NoticeTopic(StrEnum):
@@ -75,6 +75,8 @@ def _person_id(value: Any) -> int | None:
 def notices_for(
     kind: str, data: dict[str, Any], public: bool, actor_id: int | None, situation: Situation
 ) -> list[Notice]:
+    if data.get(QUIET):
+        return []
     notices: list[Notice] = []
     requester, owner = situation.requester_id, situation.owner_id
     staff_around = _staff_around(situation)

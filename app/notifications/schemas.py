@@ -28,6 +28,10 @@ class DeliveryOut(BaseModel):
     response_code: int | None
     latency_ms: int | None
     delivered_at: datetime | None
+    bounced_at: datetime | None = Field(
+        default=None, description="Email: a bounce came back for it after it was handed over."
+    )
+    bounce_reason: str | None = None
     idempotency_key: str
     created_at: datetime
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.attachments.setup import store_from_settings
 from app.config import Settings
 from app.models import DeliveryChannel
 from app.notifications import outbox, webhook_health
@@ -16,6 +17,7 @@ from app.notifications.channels.base import ChannelAdapter
 from app.notifications.channels.email import FileMailbox, SmtpChannel
 from app.notifications.channels.sms import FileSmsBox, TwilioChannel
 from app.notifications.channels.webhook import WebhookChannel
+from app.notifications.mail_files import MailFiles
 from app.notifications.worker import DeliveryWorker
 
 
@@ -74,6 +76,13 @@ def make_worker(
         concurrency=settings.notification_concurrency,
         lease_seconds=settings.notification_lease_seconds,
         poll_interval=settings.notification_poll_interval_seconds,
+        mail_files=MailFiles(
+            store_from_settings(settings),
+            attach_up_to=settings.attachment_mail_link_above_bytes,
+            secret=settings.secret_key.get_secret_value(),
+            public_base_url=settings.public_base_url,
+        ),
+        reply_address=settings.inbound_reply_address,
     )
 
 

@@ -40,6 +40,7 @@ from app.models import (
     WebhookEndpoint,
 )
 from app.notifications.channels.base import ChannelAdapter, Outcome, Outgoing
+from app.notifications.mail_files import MailFiles
 from app.notifications.render import Rendered, render
 from app.notifications.retry import attempt_in_round, next_delay
 from app.notifications.webhook_health import record_webhook_outcome
@@ -71,8 +72,13 @@ class DeliveryWorker:
         batch_size: int | None = None,
         lease_seconds: float = 60,
         poll_interval: float = 1.0,
+        mail_files: MailFiles | None = None,
+        reply_address: str | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        # Email: the files of the messages it tells about, and the per-ticket Reply-To.
+        self.mail_files = mail_files
+        self.reply_address = reply_address
         self.channels = channels
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.mail_domain = mail_domain
@@ -278,7 +284,15 @@ class DeliveryWorker:
             try:
                 if outgoing is None:
                     outcome = Outcome(delivered=False, error="nothing to send to", permanent=True)
+                elif _undeliverable(outgoing):
+                    outcome = Outcome(
+                        delivered=False,
+                        error="the address is undeliverable (mail to it bounced)",
+                        permanent=True,
+                    )
                 else:
+                    if outgoing.files and self.mail_files is not None:
+                        outgoing = await self.mail_files.loaded(outgoing)
                     outcome = await self.channels[delivery.channel].send(outgoing)
             except Exception as exc:  # a bug or an unexpected failure: retry like any other
                 logger.exception("delivery %s failed unexpectedly", delivery.id)
@@ -318,6 +332,9 @@ class DeliveryWorker:
                     select(Message.id, Message.body).where(Message.id.in_(message_ids))
                 )
                 bodies = {message_id: body for message_id, body in rows}
+            files = {}
+            if message_ids and self.mail_files is not None:
+                files = await self.mail_files.of_batch(session, claimed)
         prepared: dict[int, Outgoing] = {}
         for delivery in claimed:
             if delivery.channel is DeliveryChannel.WEBHOOK:
@@ -334,7 +351,12 @@ class DeliveryWorker:
                 if delivery.ticket_id is None
                 else f"<ticket-{delivery.ticket_id}@{self.mail_domain}>"
             )
-            prepared[delivery.id] = Outgoing(delivery, recipient, rendered, None, root)
+            reply_to = None
+            if self.reply_address and delivery.ticket_id is not None:
+                reply_to = _plus_address(self.reply_address, delivery.ticket_id)
+            prepared[delivery.id] = Outgoing(
+                delivery, recipient, rendered, None, root, reply_to, files.get(delivery.id, [])
+            )
         return prepared
 
     async def _finish(
@@ -410,6 +432,21 @@ _RECORD_OUTCOMES = text(
     RETURNING d.id
     """
 )
+
+
+def _undeliverable(outgoing: Outgoing) -> bool:
+    recipient = outgoing.recipient
+    return (
+        outgoing.delivery.channel is DeliveryChannel.EMAIL
+        and recipient is not None
+        and recipient.email_undeliverable_at is not None
+    )
+
+
+def _plus_address(mailbox: str, ticket_id: int) -> str:
+    """support@desk.example -> support+t42@desk.example: the intake threads on it."""
+    local, _, domain = mailbox.rpartition("@")
+    return f"{local.split('+', 1)[0]}+t{ticket_id}@{domain}"
 
 
 def _message_ids(delivery: NotificationDelivery) -> list[int]:

@@ -14,3 +14,9 @@ INBOUND_MAIL = Counter(
     "Inbound email messages handled, by outcome.",
     ["outcome"],
 )
+
+
+def count_intake(outcome: str, *, repeated: bool) -> None:
+    """After the commit: one more mail handled (a repeat of a known one changes nothing)."""
+    if not repeated:
+        INBOUND_MAIL.labels(outcome=outcome).inc()

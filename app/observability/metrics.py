@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 # The intake's counters live with the intake's hook; imported so /metrics lists them.
-from app.observability import inbound  # noqa: F401
+from app.observability import inbound  # noqa: F401 - the inbound counters exist before the first mail
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 

@@ -45,6 +45,11 @@ class UserUpdate(_Input):
     locale: Locale | None = None
     active: bool | None = Field(default=None, description="false marks someone who has left.")
     team_ids: TeamIds | None = None
+    email_undeliverable_at: None = Field(
+        default=None,
+        description="Send null when mail to this address works again (a bounce marked it "
+        "undeliverable).",
+    )
 
     _dedupe_teams = field_validator("team_ids")(_unique)
 
@@ -69,6 +74,11 @@ class UserOut(BaseModel):
         "tickets). null for everyone else.",
     )
     team_ids: list[int]
+    email_undeliverable_at: datetime | None = Field(
+        default=None,
+        description="When mail to this address bounced for good; the desk no longer emails it.",
+    )
+    email_undeliverable_reason: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -86,20 +96,34 @@ class UserUpdated(UserOut):
     )
 
 
+def _lower(address: str | None) -> str | None:
+    return None if address is None else address.lower()
+
+
+TeamAddress = Annotated[
+    EmailStr,
+    Field(description="Mail to this address (billing@...) becomes a ticket of this team."),
+]
+
+
 class TeamCreate(_Input):
     name: ShortText
     member_ids: MemberIds = Field(default_factory=list)
     assignment: AssignmentMode = AssignmentMode.MANUAL
+    email_address: TeamAddress | None = None
 
     _dedupe_members = field_validator("member_ids")(_unique)
+    _lower_address = field_validator("email_address")(_lower)
 
 
 class TeamUpdate(_Input):
     name: ShortText | None = None
     member_ids: MemberIds | None = Field(default=None, description="Replaces the members.")
     assignment: AssignmentMode | None = None
+    email_address: TeamAddress | None = Field(default=None, description="null clears it")
 
     _dedupe_members = field_validator("member_ids")(_unique)
+    _lower_address = field_validator("email_address")(_lower)
 
 
 class TeamOut(BaseModel):
@@ -107,6 +131,7 @@ class TeamOut(BaseModel):
     name: str
     assignment: AssignmentMode
     member_ids: list[int]
+    email_address: str | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -92,6 +92,8 @@ async def update_user(
     access_changed |= "role" in changes and changes["role"] is not user.role
     for field, value in changes.items():
         setattr(user, field, value)
+    if "email_undeliverable_at" in changes:
+        user.email_undeliverable_reason = None
     await session.flush()
     tokens_revoked = 0
     if changes.get("active") is False:
@@ -161,9 +163,11 @@ async def get_team(session: AsyncSession, team_id: int) -> Team:
 async def create_team(session: AsyncSession, data: TeamCreate) -> Team:
     await _require_no_team_named(session, data.name)
     await _require_staff_members(session, data.member_ids)
-    team = Team(name=data.name, assignment=data.assignment)
+    team = Team(name=data.name, assignment=data.assignment, email_address=data.email_address)
     session.add(team)
-    await _flush_or_conflict(session, f"A team named {data.name!r} already exists.")
+    await _flush_or_conflict(
+        session, f"A team named {data.name!r} (or with that email address) already exists."
+    )
     await _set_members_of_team(session, team.id, data.member_ids)
     return team
 
@@ -178,7 +182,9 @@ async def update_team(session: AsyncSession, team_id: int, data: TeamUpdate) -> 
     member_ids = changes.pop("member_ids", None)
     for field, value in changes.items():
         setattr(team, field, value)
-    await _flush_or_conflict(session, f"A team named {team.name!r} already exists.")
+    await _flush_or_conflict(
+        session, f"A team named {team.name!r} (or with that email address) already exists."
+    )
     if member_ids is not None:
         assert isinstance(member_ids, list)
         await _require_staff_members(session, member_ids)

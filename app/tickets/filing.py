@@ -7,8 +7,10 @@ events (`ticket.created`, then whatever the reactions added) in one more.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, String, Text, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import REGCONFIG
@@ -17,12 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
+from app.attachments import records as attachment_records
+from app.attachments.records import NewAttachment
 from app.errors import Conflict, UnprocessableEntity
 from app.events.kinds import EventKind
 from app.events.reactions import Filing, reactions_of
 from app.events.recorder import record_events
 from app.events.records import NewEvent, person
 from app.models import (
+    Attachment,
     Channel,
     Role,
     RoutingRule,
@@ -50,11 +55,21 @@ class Filed:
     actor: User
     last_event: TicketEvent
     owner_event: TicketEvent | None
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 async def create_ticket(
-    session: AsyncSession, actor: User, data: TicketCreate, *, search_config: str
+    session: AsyncSession,
+    actor: User,
+    data: TicketCreate,
+    *,
+    search_config: str,
+    files: Sequence[NewAttachment] = (),
+    follow_up_of: Ticket | None = None,
+    created_data: dict[str, Any] | None = None,
 ) -> Filed:
+    """File a ticket, with the files that came with it. `follow_up_of` names the closed
+    ticket it follows up; `created_data` adds to its `ticket.created` event."""
     requester, team = await _requester_and_team(session, actor, data)
     if data.external_ref is not None:
         await _require_new_external_ref(session, actor, data.external_ref)
@@ -73,6 +88,7 @@ async def create_ticket(
         team_id=None if team is None else team.id,
         created_by_id=actor.id,
         external_ref=data.external_ref,
+        follow_up_of_id=None if follow_up_of is None else follow_up_of.id,
         version=1,
         created_at=now,
         updated_at=now,
@@ -91,6 +107,12 @@ async def create_ticket(
     filing = Filing(ticket, team, actor, now)
     await reactions_of(session).file(session, [filing])
     await _insert(session, ticket, actor, search_config)
+    attached = await attachment_records.attach(session, ticket.id, None, files)
+    extra = dict(created_data or {})
+    if attached:
+        extra["attachments"] = attachment_records.described(attached)
+    if follow_up_of is not None:
+        extra["follow_up_of"] = {"id": follow_up_of.id, "subject": follow_up_of.subject}
     created = NewEvent(
         ticket,
         EventKind.TICKET_CREATED,
@@ -105,6 +127,7 @@ async def create_ticket(
             "category": ticket.category,
             "requester": person(requester),
             "team_id": ticket.team_id,
+            **extra,
         },
         ticket_version=1,
         owner_id=None,
@@ -121,6 +144,7 @@ async def create_ticket(
         actor,
         events[-1],
         owner_events[-1] if owner_events else None,
+        attached,
     )
 
 

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
+from app.attachments.uploads import store_uploads
 from app.auth.dependencies import CurrentUser, StaffUser
+from app.common.bodies import documented, json_or_multipart, read_body
 from app.common.openapi import problems
 from app.common.pagination import Cursor, Limit, Page
 from app.common.types import MAX_BIGINT, IdPath, QueryDatetime, reject_nul
@@ -60,21 +62,41 @@ def _with_etag(ticket: TicketOut, response: Response) -> TicketOut:
     "/tickets",
     status_code=status.HTTP_201_CREATED,
     response_model=TicketOut,
-    responses=problems(403, 409),
+    responses=problems(403, 409, 413),
+    openapi_extra=json_or_multipart(
+        documented(TicketCreate),
+        "Files that come with the request (HELPDESK_ATTACHMENT_MAX_FILES at most, each under "
+        "HELPDESK_ATTACHMENT_MAX_BYTES); listed at GET /tickets/{id}/attachments.",
+    ),
 )
 async def create_ticket(
     request: Request,
     session: DbSession,
     author: CurrentUser,
     idempotency: IdempotencyGuard,
-    data: TicketCreate,
 ) -> JSONResponse:
-    """File a ticket. Customers file for themselves; staff and integrations name the requester."""
+    """File a ticket. Customers file for themselves; staff and integrations name the
+    requester. JSON, or multipart/form-data with the JSON as `payload` and files as `files`."""
+    settings = request.app.state.settings
+    data, uploads, form = await read_body(
+        request, TicketCreate, max_files=settings.attachment_max_files
+    )
     if author.role is Role.CUSTOMER:
         extra = sorted(data.model_fields_set - CUSTOMER_CREATE_FIELDS)
         if extra:
+            if form is not None:
+                await form.close()
             raise UnprocessableEntity(f"Customers cannot set: {', '.join(extra)}.")
-    filed = await filing.create_ticket(session, author, data, search_config=_search_config(request))
+    try:
+        files = await store_uploads(
+            request.app.state.attachment_store, uploads, max_files=settings.attachment_max_files
+        )
+    finally:
+        if form is not None:
+            await form.close()
+    filed = await filing.create_ticket(
+        session, author, data, search_config=_search_config(request), files=files
+    )
     ticket = filed.ticket
     return await idempotency.respond(
         repository.present_filed(filed),

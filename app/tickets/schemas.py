@@ -165,6 +165,9 @@ class TicketOut(BaseModel):
     owner: PersonRef | None
     team: PersonRef | None
     external_ref: str | None
+    follow_up_of: int | None = Field(
+        default=None, description="The closed ticket this one follows up (a reply to it)."
+    )
     version: int
     created_at: datetime
     updated_at: datetime

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.models import NotificationDelivery, User, WebhookEndpoint
 from app.notifications.render import Rendered
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """A file an email carries: attached (`content` read at send time) or as a link."""
+
+    filename: str
+    content_type: str
+    sha256: str
+    size: int
+    link: str
+    attach: bool = True
+    content: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +31,8 @@ class Outgoing:
     rendered: Rendered | None  # email and SMS
     endpoint: WebhookEndpoint | None  # webhooks
     thread_root: str | None  # email: the Message-ID every message of the ticket refers to
+    reply_to: str | None = None  # email: the ticket's own reply address, when configured
+    files: list[OutgoingFile] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

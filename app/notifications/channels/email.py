@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import re
 import time
+from email import encoders
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
+from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
@@ -21,7 +24,7 @@ from pathlib import Path
 
 import aiosmtplib
 
-from app.notifications.channels.base import Outcome, Outgoing
+from app.notifications.channels.base import Outcome, Outgoing, OutgoingFile
 
 # Built with the compat32 classes: EmailMessage's header registry parses and refolds
 # every header it is given, which made building a message cost more CPU than sending it.
@@ -48,7 +51,20 @@ def build_message(outgoing: Outgoing, sender: str) -> Message:
     assert outgoing.rendered is not None
     assert outgoing.recipient is not None
     rendered, recipient = outgoing.rendered, outgoing.recipient
-    message = MIMEMultipart("alternative")
+    text, html_text = rendered.as_text(), rendered.as_html()
+    linked = [f for f in outgoing.files if f.content is None]
+    if linked:
+        text, html_text = _with_links(text, html_text, linked)
+    body = MIMEMultipart("alternative")
+    body.attach(MIMEText(text, "plain", _UTF8))  # type: ignore[arg-type]
+    body.attach(MIMEText(html_text, "html", _UTF8))  # type: ignore[arg-type]
+    attached = [f for f in outgoing.files if f.content is not None]
+    message: MIMEMultipart = body
+    if attached:
+        message = MIMEMultipart("mixed")
+        message.attach(body)
+        for file in attached:
+            message.attach(_file_part(file))
     message["From"] = _address(*parseaddr(sender))
     message["To"] = _address(recipient.name, recipient.email)
     message["Subject"] = _header("Subject", rendered.subject)
@@ -57,13 +73,35 @@ def build_message(outgoing: Outgoing, sender: str) -> Message:
     if outgoing.thread_root:
         message["In-Reply-To"] = outgoing.thread_root
         message["References"] = outgoing.thread_root
+    if outgoing.reply_to:
+        message["Reply-To"] = outgoing.reply_to
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     if outgoing.delivery.ticket_id is not None:
         message["X-Helpdesk-Ticket"] = str(outgoing.delivery.ticket_id)
-    message.attach(MIMEText(rendered.as_text(), "plain", _UTF8))  # type: ignore[arg-type]
-    message.attach(MIMEText(rendered.as_html(), "html", _UTF8))  # type: ignore[arg-type]
     return message
+
+
+def _file_part(file: OutgoingFile) -> MIMEBase:
+    maintype, _, subtype = file.content_type.partition("/")
+    part = MIMEBase(maintype or "application", subtype or "octet-stream")
+    part.set_payload(file.content or b"")
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", file.filename))
+    return part
+
+
+def _with_links(text: str, html_text: str, files: list[OutgoingFile]) -> tuple[str, str]:
+    """Files too large to attach, as download links after the message."""
+    lines = [f"- {f.filename} ({f.size // 1024 + 1} KB): {f.link}" for f in files]
+    text = text.rstrip("\n") + "\n\nFiles:\n" + "\n".join(lines) + "\n"
+    items = "".join(
+        f'<li><a href="{html.escape(f.link)}">{html.escape(f.filename)}</a> '
+        f"({f.size // 1024 + 1} KB)</li>"
+        for f in files
+    )
+    html_text = html_text.replace("</body>", f"<ul>{items}</ul>\n</body>", 1)
+    return text, html_text
 
 
 class SmtpChannel:

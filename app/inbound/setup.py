@@ -1,0 +1,21 @@
+"""Building the intake pipelines from the settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.attachments.store import AttachmentStore
+from app.config import Settings
+from app.inbound.email import EmailAdapter, EmailSettings
+from app.inbound.pipeline import Intake
+
+
+def email_intake(settings: Settings, store: AttachmentStore) -> Intake:
+    return Intake(
+        adapter=EmailAdapter(EmailSettings.from_settings(settings)),
+        store=store,
+        # A mail over the limit is still kept (quarantined, unread) up to twice it.
+        max_raw_bytes=2 * settings.inbound_max_message_bytes,
+        sender_limit=settings.inbound_sender_limit,
+        sender_window=timedelta(seconds=settings.inbound_sender_window_seconds),
+    )
