@@ -25,4 +25,6 @@ def signed_path(secret: str, attachment_id: int, now: datetime | None = None) ->
 def valid(secret: str, attachment_id: int, expires: int, signature: str) -> bool:
     if expires < datetime.now(UTC).timestamp():
         return False
-    return hmac.compare_digest(_signature(secret, attachment_id, expires), signature)
+    # Bytes: compare_digest refuses str with characters outside ASCII.
+    expected = _signature(secret, attachment_id, expires).encode()
+    return hmac.compare_digest(expected, signature.encode("utf-8", "surrogateescape"))

@@ -113,7 +113,7 @@ async def download_attachment_by_link(
     session: DbSession,
     attachment_id: IdPath,
     expires: Annotated[int, Query(ge=0, le=2**62)],
-    signature: Annotated[str, Query(min_length=64, max_length=64)],
+    signature: Annotated[str, Query(pattern="^[0-9a-f]{64}$")],
 ) -> StreamingResponse:
     """A public file through the signed link a notification email carried (no token)."""
     secret = request.app.state.settings.secret_key.get_secret_value()

@@ -19,6 +19,8 @@ from tests import database
 from tests.service_process import serving
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+HOOKS = "tests.contract.schemathesis_hooks"
+REPO = Path(__file__).resolve().parents[2]
 # Far from the ids a fuzzer tries (1, 2, boundaries), so that it does not deactivate or
 # revoke its own credentials halfway and test nothing but 401s afterwards.
 FUZZER_ID = 917_364_251
@@ -92,6 +94,7 @@ async def _schemathesis(base_url: str, token: str, workdir: Path) -> tuple[str, 
         "none",
         "--no-color",
         cwd=workdir,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": HOOKS, "PYTHONPATH": str(REPO)},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

@@ -151,3 +151,13 @@ async def test_outgoing_mail_carries_the_public_files_of_a_reply(
     assert "Here is the manual" in str(sent)
     attached = list(sent.iter_attachments())
     assert [(a.get_filename(), a.get_content()) for a in attached] == [("manual.pdf", PDF)]
+
+
+async def test_a_forged_download_link_is_not_found_whatever_its_signature(
+    client: AsyncClient,
+) -> None:
+    for signature in ("0" * 64, "é" * 64, "zz"):
+        response = await client.get(
+            "/api/v1/attachments/1/download", params={"expires": 2**40, "signature": signature}
+        )
+        assert response.status_code in (404, 422), response.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from httpx import AsyncClient
+from prometheus_client import REGISTRY
 
 from tests.factories import Actors, assert_problem
 from tests.inbound.helpers import mail, post_mail, take_in
@@ -95,3 +96,20 @@ async def test_garbage_is_quarantined_with_its_reason_and_can_be_deleted(
     assert deleted.status_code == 204
     listed = (await client.get("/api/v1/inbound/quarantine", headers=admin.headers)).json()
     assert listed["items"] == []
+
+
+async def test_each_mail_handled_counts_once_by_its_outcome(
+    client: AsyncClient, actors: Actors
+) -> None:
+    integration = await actors.integration()
+    raw = mail()
+
+    def created() -> float:
+        value = REGISTRY.get_sample_value("helpdesk_inbound_mail_total", {"outcome": "created"})
+        return value or 0.0
+
+    before = created()
+    await post_mail(client, integration, raw)
+    await post_mail(client, integration, raw)  # a repeat: nothing new happened
+
+    assert created() == before + 1
