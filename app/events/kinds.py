@@ -15,6 +15,10 @@ class EventKind(StrEnum):
     SLA_WARNING = "sla.warning"
     SLA_BREACHED = "sla.breached"
     FEEDBACK_RECEIVED = "feedback.received"
+    TICKET_MERGED = "ticket.merged"  # on both: the duplicate (now closed) and its primary
+    TICKET_LINKED = "ticket.linked"  # on both: an incident and its problem
+    TICKET_UNLINKED = "ticket.unlinked"
+    REQUESTER_CHANGED = "ticket.requester_changed"  # customer records merged
 
 
 # Data keys a requester never sees even on an event they may see: the note that goes
@@ -22,4 +26,6 @@ class EventKind(StrEnum):
 # away is their own business (the customer is told until when, in the summary).
 HIDDEN_FROM_REQUESTERS: dict[str, frozenset[str]] = {
     EventKind.OWNER_CHANGED: frozenset({"note", "absence"}),
+    # Why staff merged two tickets is written for staff.
+    EventKind.TICKET_MERGED: frozenset({"note"}),
 }

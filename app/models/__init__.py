@@ -20,6 +20,8 @@ from app.models.feedback import (
     SurveyAnswerVia,
 )
 from app.models.idempotency import IdempotencyRecord
+from app.models.identity import NO_EMAIL_DOMAIN, CustomerMerge, Identity, IdentityKind
+from app.models.link import LinkRelation, TicketLink
 from app.models.notification import (
     DeliveryChannel,
     DeliveryStatus,
@@ -28,6 +30,7 @@ from app.models.notification import (
     TicketFollower,
     WebhookEndpoint,
 )
+from app.models.sign_in import SignInLink, SignInRequest, SignInThrottle
 from app.models.sla import SlaAlert, SlaLevel, SlaTarget
 from app.models.team import AssignmentMode, Team, TeamMember
 from app.models.ticket import (
@@ -42,6 +45,7 @@ from app.models.ticket import (
 from app.models.user import STAFF_ROLES, ApiToken, Role, User
 
 __all__ = [
+    "NO_EMAIL_DOMAIN",
     "STAFF_ROLES",
     "Absence",
     "AbsenceReason",
@@ -50,6 +54,7 @@ __all__ = [
     "AssignmentMode",
     "Base",
     "Channel",
+    "CustomerMerge",
     "DeliveryChannel",
     "DeliveryStatus",
     "Feedback",
@@ -59,7 +64,10 @@ __all__ = [
     "FeedbackVote",
     "Handover",
     "IdempotencyRecord",
+    "Identity",
+    "IdentityKind",
     "Level",
+    "LinkRelation",
     "Message",
     "NotificationDelivery",
     "NotificationPreference",
@@ -67,6 +75,9 @@ __all__ = [
     "Role",
     "RoutingRule",
     "SatisfactionSurvey",
+    "SignInLink",
+    "SignInRequest",
+    "SignInThrottle",
     "SlaAlert",
     "SlaLevel",
     "SlaTarget",
@@ -77,6 +88,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketFollower",
+    "TicketLink",
     "TicketStatus",
     "User",
     "Visibility",
