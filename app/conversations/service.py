@@ -12,7 +12,13 @@ from app.conversations.schemas import MessageCreate
 from app.errors import Conflict, Forbidden
 from app.events.kinds import EventKind
 from app.events.recorder import record_event
-from app.events.visibility import get_visible_ticket, message_clause, sees_internal
+from app.events.visibility import (
+    get_visible_ticket,
+    message_clause,
+    on_tickets,
+    sees_internal,
+    timeline_ticket_ids,
+)
 from app.models import Channel, Message, Role, Ticket, TicketStatus, User, Visibility
 from app.tickets import search
 from app.tickets.lifecycle import status_after_requester_reply
@@ -92,10 +98,11 @@ async def list_messages(
     session: AsyncSession, viewer: User, ticket_id: int, *, after_id: int | None, limit: int
 ) -> Sequence[tuple[Message, User]]:
     await get_visible_ticket(session, viewer, ticket_id)
+    ticket_ids = await timeline_ticket_ids(session, viewer, ticket_id)
     query = (
         select(Message, User)
         .join(User, User.id == Message.author_id)
-        .where(Message.ticket_id == ticket_id, message_clause(viewer))
+        .where(on_tickets(Message.ticket_id, ticket_ids), message_clause(viewer))
         .order_by(Message.id)
         .limit(limit)
     )

@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.events.visibility import event_clause, get_visible_ticket
+from app.events.visibility import (
+    event_clause,
+    get_visible_ticket,
+    on_tickets,
+    timeline_ticket_ids,
+)
 from app.models import TicketEvent, User
 
 
@@ -15,10 +20,11 @@ async def list_events(
     session: AsyncSession, viewer: User, ticket_id: int, *, after_id: int | None, limit: int
 ) -> Sequence[tuple[TicketEvent, User | None]]:
     await get_visible_ticket(session, viewer, ticket_id)
+    ticket_ids = await timeline_ticket_ids(session, viewer, ticket_id)
     query = (
         select(TicketEvent, User)
         .outerjoin(User, User.id == TicketEvent.actor_id)
-        .where(TicketEvent.ticket_id == ticket_id, event_clause(viewer))
+        .where(on_tickets(TicketEvent.ticket_id, ticket_ids), event_clause(viewer))
         .order_by(TicketEvent.id)
         .limit(limit)
     )

@@ -10,11 +10,23 @@ so its existence is not revealed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import ColumnElement, Select, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.errors import NotFound
-from app.models import Message, Role, Ticket, TicketEvent, User, Visibility
+from app.models import (
+    LinkRelation,
+    Message,
+    Role,
+    Ticket,
+    TicketEvent,
+    TicketLink,
+    User,
+    Visibility,
+)
 
 
 def ticket_clause(viewer: User) -> ColumnElement[bool]:
@@ -55,3 +67,37 @@ async def get_visible_ticket(
     if ticket is None:
         raise NotFound(f"Ticket {ticket_id} does not exist.")
     return ticket
+
+
+async def timeline_ticket_ids(session: AsyncSession, viewer: User, ticket_id: int) -> list[int]:
+    """The tickets whose messages and events make up this ticket's timeline for the
+    viewer: the ticket itself, then the duplicates merged into it that the viewer may
+    see on their own.
+
+    A merge is a union at read time (the duplicate's rows stay with the duplicate). Each
+    row keeps its own ticket's audience: staff see every duplicate; a customer sees the
+    rows of a duplicate only if it is theirs, so merging another customer's ticket into
+    theirs never shows them the other customer's conversation (nor the reverse)."""
+    merged: Sequence[int] = (
+        await session.scalars(
+            select(TicketLink.linked_id)
+            .join(Ticket, Ticket.id == TicketLink.linked_id)
+            .where(
+                TicketLink.ticket_id == ticket_id,
+                TicketLink.relation == LinkRelation.MERGED_FROM,
+                ticket_clause(viewer),
+            )
+            .order_by(TicketLink.linked_id)
+        )
+    ).all()
+    return [ticket_id, *merged]
+
+
+def on_tickets(
+    column: ColumnElement[int] | InstrumentedAttribute[int], ticket_ids: Sequence[int]
+) -> ColumnElement[bool]:
+    """`column` is one of the tickets: the plain equality for one (its plan is the one
+    every unmerged ticket's timeline has always used)."""
+    if len(ticket_ids) == 1:
+        return column == ticket_ids[0]
+    return column.in_(ticket_ids)
