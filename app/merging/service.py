@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import literal, select
+from sqlalchemy import BigInteger, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -168,7 +168,7 @@ async def _move_followers(session: AsyncSession, duplicate: Ticket, primary: Tic
         pg_insert(TicketFollower)
         .from_select(
             ["ticket_id", "user_id"],
-            select(literal(primary.id), TicketFollower.user_id).where(
+            select(literal(primary.id, BigInteger), TicketFollower.user_id).where(
                 TicketFollower.ticket_id == duplicate.id
             ),
         )
