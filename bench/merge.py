@@ -8,9 +8,11 @@ commit and the read-back of the primary), no network and no uvicorn in the way.
 
 1. creates (and migrates) its own database, `helpdesk_channels_bench` next to the
    benchmark database (HELPDESK_CHANNELS_BENCH_DATABASE_URL names another), emptied;
-2. files PAIRS pairs of tickets through the API and gives each ticket EVENTS events
-   and a fifth as many messages (straight into the tables: the timeline's size is what
-   matters to a merge, not how it grew);
+2. files PAIRS pairs of tickets through the API, writes OLDER events on a tenth as many
+   older tickets, then gives each ticket of a pair EVENTS events and a fifth as many
+   messages (straight into the tables: the timeline's size is what matters to a merge,
+   not how it grew; the older events put the pairs' rows at the end of the table, as a
+   desk's newest tickets are);
 3. merges each pair through `POST /tickets/{id}/merge` with both versions checked, and
    times each request; then reads the first page of each merged primary's timeline
    (`GET /tickets/{id}/events`, the union of both tickets) and times that.
@@ -78,10 +80,36 @@ async def _admin_token(url: str) -> str:
         await engine.dispose()
 
 
-async def _grow_timelines(url: str, ticket_ids: list[int], events: int, actor_id: int) -> None:
-    """EVENTS events (a fifth of them messages) per ticket, in set-based INSERTs."""
+async def _grow_timelines(
+    url: str, ticket_ids: list[int], events: int, actor_id: int, older: int
+) -> None:
+    """First the rest of the desk, written before these: `older` events on a tenth as
+    many tickets of their own; then EVENTS events (a fifth of them messages) on each of
+    `ticket_ids`. Set-based INSERTs."""
     connection = await db.connect(url)
     try:
+        await connection.execute(
+            """
+            INSERT INTO tickets (subject, description, status, channel, urgency, impact,
+                                 priority, requester_id, created_by_id, created_at, updated_at)
+            SELECT 'Older ticket ' || n, 'x', 'closed', 'web', 'medium', 'medium', 'medium',
+                   $1, $1, now() - interval '1 day', now() - interval '1 day'
+            FROM generate_series(1, $2) AS n
+            """,
+            actor_id,
+            max(1, older // 10),
+        )
+        await connection.execute(
+            """
+            INSERT INTO ticket_events
+                (ticket_id, kind, visibility, actor_id, data, ticket_version, created_at)
+            SELECT t.id, 'ticket.updated', 'public', $1, '{}', 1, t.created_at
+            FROM tickets AS t, generate_series(1, 10) AS n
+            WHERE t.subject LIKE 'Older ticket %'
+            ORDER BY t.id, n
+            """,
+            actor_id,
+        )
         await connection.execute(
             """
             INSERT INTO messages (ticket_id, author_id, visibility, channel, body, created_at)
@@ -107,6 +135,19 @@ async def _grow_timelines(url: str, ticket_ids: list[int], events: int, actor_id
             actor_id,
             events,
         )
+        # What the recorder keeps current: each ticket's pointers to its latest events.
+        await connection.execute(
+            """
+            UPDATE tickets AS t
+            SET last_event_id = e.last, last_public_event_id = e.last_public
+            FROM (
+                SELECT ticket_id, max(id) AS last,
+                       max(id) FILTER (WHERE visibility = 'public') AS last_public
+                FROM ticket_events GROUP BY ticket_id
+            ) AS e
+            WHERE e.ticket_id = t.id
+            """
+        )
         await connection.execute("ANALYZE")
     finally:
         await connection.close()
@@ -121,7 +162,7 @@ def _ms(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def run(pairs: int, events: int, warmup: int) -> dict[str, Any]:
+async def run(pairs: int, events: int, warmup: int, older: int) -> dict[str, Any]:
     url = _url()
     await _prepare(url)
     token = await _admin_token(url)
@@ -155,7 +196,7 @@ async def run(pairs: int, events: int, warmup: int) -> dict[str, Any]:
                 }
                 created = await client.post(f"{API}/tickets", json=body, headers=headers)
                 ids.append(created.json()["id"])
-            await _grow_timelines(url, ids, events, agent["id"])
+            await _grow_timelines(url, ids, events, agent["id"], older)
             merges: list[float] = []
             reads: list[float] = []
             for index in range(pairs + warmup):
@@ -182,7 +223,13 @@ async def run(pairs: int, events: int, warmup: int) -> dict[str, Any]:
                 if index >= warmup:
                     merges.append(elapsed)
                     reads.append(read_ms)
-    return {"merge": _ms(merges), "timeline": _ms(reads), "pairs": pairs, "events": events}
+    return {
+        "merge": _ms(merges),
+        "timeline": _ms(reads),
+        "pairs": pairs,
+        "events": events,
+        "older": older,
+    }
 
 
 def main() -> None:
@@ -190,11 +237,17 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=30)
     parser.add_argument("--events", type=int, default=1000, help="events per ticket")
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument(
+        "--older", type=int, default=500_000, help="events of other tickets, written before"
+    )
     args = parser.parse_args()
-    result = asyncio.run(run(args.pairs, args.events, args.warmup))
+    result = asyncio.run(run(args.pairs, args.events, args.warmup, args.older))
     machine = f"{platform.platform()}, {os.cpu_count()} cores"
     print(f"machine: {machine}, python {platform.python_version()}")
-    print(f"{result['pairs']} merges of two tickets with {result['events']} events each\n")
+    print(
+        f"{result['pairs']} merges of two tickets with {result['events']} events each, "
+        f"after {result['older']:,} events of other tickets\n"
+    )
     print("| what | p50 ms | p95 ms | max ms | target |")
     print("|---|---|---|---|---|")
     merge, read = result["merge"], result["timeline"]

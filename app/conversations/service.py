@@ -15,7 +15,7 @@ from app.events.recorder import record_event
 from app.events.visibility import (
     get_visible_ticket,
     message_clause,
-    on_tickets,
+    narrow_to_timeline,
     sees_internal,
     timeline_ticket_ids,
 )
@@ -99,13 +99,12 @@ async def list_messages(
 ) -> Sequence[tuple[Message, User]]:
     await get_visible_ticket(session, viewer, ticket_id)
     ticket_ids = await timeline_ticket_ids(session, viewer, ticket_id)
-    query = (
-        select(Message, User)
-        .join(User, User.id == Message.author_id)
-        .where(on_tickets(Message.ticket_id, ticket_ids), message_clause(viewer))
-        .order_by(Message.id)
-        .limit(limit)
+    query = narrow_to_timeline(
+        select(Message, User).join(User, User.id == Message.author_id),
+        Message,
+        ticket_ids,
+        message_clause(viewer),
+        after_id=after_id,
+        limit=limit,
     )
-    if after_id is not None:
-        query = query.where(Message.id > after_id)
     return [(message, user) for message, user in (await session.execute(query)).all()]

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.events.visibility import (
     event_clause,
     get_visible_ticket,
-    on_tickets,
+    narrow_to_timeline,
     timeline_ticket_ids,
 )
 from app.models import TicketEvent, User
@@ -21,13 +21,12 @@ async def list_events(
 ) -> Sequence[tuple[TicketEvent, User | None]]:
     await get_visible_ticket(session, viewer, ticket_id)
     ticket_ids = await timeline_ticket_ids(session, viewer, ticket_id)
-    query = (
-        select(TicketEvent, User)
-        .outerjoin(User, User.id == TicketEvent.actor_id)
-        .where(on_tickets(TicketEvent.ticket_id, ticket_ids), event_clause(viewer))
-        .order_by(TicketEvent.id)
-        .limit(limit)
+    query = narrow_to_timeline(
+        select(TicketEvent, User).outerjoin(User, User.id == TicketEvent.actor_id),
+        TicketEvent,
+        ticket_ids,
+        event_clause(viewer),
+        after_id=after_id,
+        limit=limit,
     )
-    if after_id is not None:
-        query = query.where(TicketEvent.id > after_id)
     return [(event, actor) for event, actor in (await session.execute(query)).all()]

@@ -11,10 +11,10 @@ so its existence is not revealed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy import ColumnElement, Select, false, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from app.errors import NotFound
 from app.models import (
@@ -93,11 +93,37 @@ async def timeline_ticket_ids(session: AsyncSession, viewer: User, ticket_id: in
     return [ticket_id, *merged]
 
 
-def on_tickets(
-    column: ColumnElement[int] | InstrumentedAttribute[int], ticket_ids: Sequence[int]
-) -> ColumnElement[bool]:
-    """`column` is one of the tickets: the plain equality for one (its plan is the one
-    every unmerged ticket's timeline has always used)."""
+Row = TypeVarTuple("Row")
+
+
+def narrow_to_timeline(
+    query: Select[*Row],
+    model: type[TicketEvent] | type[Message],
+    ticket_ids: Sequence[int],
+    visible: ColumnElement[bool],
+    *,
+    after_id: int | None,
+    limit: int,
+) -> Select[*Row]:
+    """A page of a timeline's rows (`model`: events or messages) over `ticket_ids`, in id
+    order: `query` narrowed, ordered and limited.
+
+    One ticket keeps the plan every unmerged timeline has always had. Several are read
+    as one ordered index scan per ticket, each stopping at `limit`, merged: `ticket_id
+    IN (...) ORDER BY id` would have PostgreSQL walk the whole table's primary key,
+    filtering (measured in bench/CHANNELS.md); and each part stays on its ticket's
+    shard when the tables are distributed by ticket."""
     if len(ticket_ids) == 1:
-        return column == ticket_ids[0]
-    return column.in_(ticket_ids)
+        query = query.where(model.ticket_id == ticket_ids[0], visible)
+        if after_id is not None:
+            query = query.where(model.id > after_id)
+    else:
+        parts = []
+        for ticket_id in ticket_ids:
+            part = select(model.id).where(model.ticket_id == ticket_id, visible)
+            if after_id is not None:
+                part = part.where(model.id > after_id)
+            parts.append(part.order_by(model.id).limit(limit))
+        page = union_all(*parts).subquery("page")
+        query = query.join(page, page.c.id == model.id)
+    return query.order_by(model.id).limit(limit)
