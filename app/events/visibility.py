@@ -69,6 +69,25 @@ async def get_visible_ticket(
     return ticket
 
 
+async def lock_visible_tickets(
+    session: AsyncSession, viewer: User, ticket_ids: Sequence[int]
+) -> dict[int, Ticket]:
+    """Several tickets the viewer may see, locked in id order (so two writers locking the
+    same tickets never wait for each other in a circle); 404 for any missing one."""
+    rows = await session.scalars(
+        visible_tickets(viewer)
+        .where(Ticket.id.in_(ticket_ids))
+        .order_by(Ticket.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    found = {ticket.id: ticket for ticket in rows}
+    for ticket_id in ticket_ids:
+        if ticket_id not in found:
+            raise NotFound(f"Ticket {ticket_id} does not exist.")
+    return found
+
+
 async def timeline_ticket_ids(session: AsyncSession, viewer: User, ticket_id: int) -> list[int]:
     """The tickets whose messages and events make up this ticket's timeline for the
     viewer: the ticket itself, then the duplicates merged into it that the viewer may

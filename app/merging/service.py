@@ -17,11 +17,11 @@ from sqlalchemy import BigInteger, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound, PreconditionFailed, UnprocessableEntity
+from app.errors import Conflict, PreconditionFailed, UnprocessableEntity
 from app.events.kinds import EventKind
 from app.events.recorder import record_events
 from app.events.records import NewEvent
-from app.events.visibility import visible_tickets
+from app.events.visibility import lock_visible_tickets
 from app.merging.schemas import TicketMerge
 from app.models import (
     LinkRelation,
@@ -36,29 +36,13 @@ from app.tickets.concurrency import check_if_match, etag
 from app.tickets.service import touch
 
 
-async def lock_tickets(session: AsyncSession, viewer: User, ids: list[int]) -> dict[int, Ticket]:
-    """Lock the tickets the viewer may see among `ids`, in id order."""
-    rows = await session.scalars(
-        visible_tickets(viewer)
-        .where(Ticket.id.in_(ids))
-        .order_by(Ticket.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    found = {ticket.id: ticket for ticket in rows}
-    for ticket_id in ids:
-        if ticket_id not in found:
-            raise NotFound(f"Ticket {ticket_id} does not exist.")
-    return found
-
-
 async def merge_tickets(
     session: AsyncSession, actor: User, ticket_id: int, data: TicketMerge, *, if_match: str | None
 ) -> Ticket:
     """Close `ticket_id` as merged into `data.into_id`; returns the primary."""
     if data.into_id == ticket_id:
         raise UnprocessableEntity("A ticket cannot be merged into itself.", loc=("body", "into_id"))
-    locked = await lock_tickets(session, actor, [ticket_id, data.into_id])
+    locked = await lock_visible_tickets(session, actor, [ticket_id, data.into_id])
     duplicate, primary = locked[ticket_id], locked[data.into_id]
     check_if_match(if_match, duplicate)
     if data.into_version is not None and data.into_version != primary.version:

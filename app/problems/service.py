@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.common.pagination import decode_cursor, encode_cursor
 from app.conversations.schemas import MessageCreate
 from app.conversations.service import post_message
-from app.errors import BadRequest, Conflict, NotFound, UnprocessableEntity
+from app.errors import BadRequest, Conflict, UnprocessableEntity
 from app.events.kinds import EventKind
 from app.events.recorder import record_events
 from app.events.records import NewEvent
-from app.events.visibility import get_visible_ticket, ticket_clause, visible_tickets
+from app.events.visibility import get_visible_ticket, lock_visible_tickets, ticket_clause
 from app.models import (
     LinkRelation,
     Ticket,
@@ -42,21 +42,6 @@ _CURSOR_KEYS = frozenset({"r", "i"})
 _RELATION_ORDER = list(LinkRelation)
 
 
-async def _lock(session: AsyncSession, viewer: User, ids: list[int]) -> dict[int, Ticket]:
-    rows = await session.scalars(
-        visible_tickets(viewer)
-        .where(Ticket.id.in_(ids))
-        .order_by(Ticket.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    found = {ticket.id: ticket for ticket in rows}
-    for ticket_id in ids:
-        if ticket_id not in found:
-            raise NotFound(f"Ticket {ticket_id} does not exist.")
-    return found
-
-
 async def _has_incidents(session: AsyncSession, ticket_id: int) -> bool:
     found = await session.scalar(
         select(TicketLink.linked_id)
@@ -72,7 +57,7 @@ async def link_to_problem(
     """Tie the incident `ticket_id` to `problem_id`. Linking it again is a no-op."""
     if problem_id == ticket_id:
         raise UnprocessableEntity("A ticket cannot be its own problem.", loc=("body", "problem_id"))
-    locked = await _lock(session, actor, [ticket_id, problem_id])
+    locked = await lock_visible_tickets(session, actor, [ticket_id, problem_id])
     incident, problem = locked[ticket_id], locked[problem_id]
     check_if_match(if_match, incident)
     if incident.problem_id == problem.id:
@@ -134,7 +119,7 @@ async def unlink_from_problem(
     if problem_id is None:
         check_if_match(if_match, incident)
         return incident
-    locked = await _lock(session, actor, sorted({incident.id, problem_id}))
+    locked = await lock_visible_tickets(session, actor, sorted({incident.id, problem_id}))
     incident, problem = locked[ticket_id], locked[problem_id]
     if incident.problem_id != problem_id:
         raise Conflict(f"Ticket {ticket_id} changed while it was being unlinked; try again.")
