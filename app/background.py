@@ -22,6 +22,7 @@ from app.continuity.scheduler import ContinuityScheduler
 from app.db import create_engine
 from app.inbound.running import running_receivers
 from app.notifications.setup import running_workers
+from app.signin.setup import run_mailer
 from app.sla.watcher import raise_all
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,10 @@ async def run_background(settings: Settings, database_url: str) -> None:
             workers=settings.continuity_workers,
         )
         tasks.append(asyncio.create_task(scheduler.run(), name="continuity-scheduler"))
+    if settings.notification_workers > 0:
+        # Sign-in links are minted where notifications are delivered.
+        mailer = run_mailer(sessionmaker, settings.notification_poll_interval_seconds)
+        tasks.append(asyncio.create_task(mailer, name="sign-in-mailer"))
     if settings.sla_watcher:
         watcher = every(
             settings.sla_check_interval_seconds,

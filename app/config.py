@@ -322,6 +322,28 @@ class Settings(BaseSettings):
         le=1740,
         description="How long one IDLE waits before it is renewed (servers drop it at 30 min).",
     )
+    # Customer sign-in by emailed link -------------------------------------
+    sign_in_link_minutes: int = Field(
+        default=15, ge=1, le=1440, description="How long an emailed sign-in link works."
+    )
+    sign_in_token_hours: int = Field(
+        default=168, ge=1, le=8760, description="How long the token a sign-in link gives works."
+    )
+    sign_in_per_address_per_hour: int = Field(
+        default=5, ge=1, description="Sign-in links that may be asked for one address per hour."
+    )
+    sign_in_per_client_per_hour: int = Field(
+        default=30,
+        ge=1,
+        description="Sign-in requests (asking for links, redeeming them) per client address "
+        "per hour.",
+    )
+    sign_in_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]*\{token\}[^\s]*$",
+        description="The portal page a sign-in link opens, with {token} where the token goes; "
+        "unset = HELPDESK_PUBLIC_BASE_URL/sign-in?token={token}.",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     log_format: Literal["text", "json"] = Field(
         default="text", description="text: one readable line per record; json: one object."

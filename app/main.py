@@ -25,6 +25,7 @@ from app.attachments.setup import store_from_settings
 from app.auth.cache import TokenCache
 from app.auth.rate_limit import SharedRateLimiter
 from app.auth.router import router as tokens_router
+from app.bulk.router import router as bulk_router
 from app.common.bodies import add_body_models
 from app.common.openapi import use_problem_media_type
 from app.common.periodic import every
@@ -43,12 +44,14 @@ from app.feedback.setup import install as install_feedback
 from app.health.router import router as health_router
 from app.idempotency.cleanup import purge_expired
 from app.idempotency.guard import IdempotentReplay, replay_response
+from app.identities.router import router as identities_router
 from app.inbound.mailboxes.router import router as mailboxes_router
 from app.inbound.router import router as inbound_router
 from app.inbound.running import running_receivers
 from app.inbound.setup import email_intake
 from app.live.hub import EventHub
 from app.live.router import router as live_router
+from app.merging.router import router as merging_router
 from app.middleware import GuardMiddleware, header
 from app.migrations import head_revision
 from app.notifications.router import router as notifications_router
@@ -59,6 +62,9 @@ from app.observability.middleware import RequestContextMiddleware
 from app.observability.router import keep_sampling
 from app.observability.router import router as metrics_router
 from app.people.router import router as people_router
+from app.problems.router import router as problems_router
+from app.signin.router import router as sign_in_router
+from app.signin.setup import run_mailer
 from app.sla.watcher import raise_all
 from app.tickets.router import _NotModified, not_modified
 from app.tickets.router import router as tickets_router
@@ -128,6 +134,14 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
                 name="idempotency-purger",
             ),
         ]
+        if settings.notification_workers > 0:
+            # Sign-in links are minted where notifications are delivered.
+            chores.append(
+                asyncio.create_task(
+                    run_mailer(maker, settings.notification_poll_interval_seconds),
+                    name="sign-in-mailer",
+                )
+            )
         if settings.sla_watcher:
             chores.append(
                 asyncio.create_task(
@@ -222,6 +236,11 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.include_router(feedback_router, prefix=API_PREFIX)
     app.include_router(inbound_router, prefix=API_PREFIX)
     app.include_router(mailboxes_router, prefix=API_PREFIX)
+    app.include_router(identities_router, prefix=API_PREFIX)
+    app.include_router(merging_router, prefix=API_PREFIX)
+    app.include_router(problems_router, prefix=API_PREFIX)
+    app.include_router(bulk_router, prefix=API_PREFIX)
+    app.include_router(sign_in_router, prefix=API_PREFIX)
     _add_docs(app)
     _install_openapi(app)
     return app

@@ -17,8 +17,12 @@ from app.events.kinds import EventKind
 from app.events.reactions import Reactions, bind
 from app.feedback import complaints, invitations
 from app.feedback.setup import configure as configure_feedback
+from app.merging import notices as merge_notices
+from app.merging import reactions as merging
 from app.notifications import reactions as notifications
 from app.notifications.setup import configure_outbox
+from app.problems import reactions as problems
+from app.signin.setup import configure as configure_sign_in
 from app.sla import reactions as sla
 
 
@@ -34,6 +38,9 @@ def reactions() -> Reactions:
         .on({EventKind.PRIORITY_CHANGED}, sla.rearm_on_priority_change)
         .on({EventKind.OWNER_CHANGED}, continuity.brief_new_owners)
         .on({EventKind.STATUS_CHANGED}, invitations.invite_on_resolution)
+        .on({EventKind.STATUS_CHANGED}, problems.resolve_incidents)  # a problem's, with it
+        .on({EventKind.STATUS_CHANGED}, merging.tell_merged_requesters_of_resolution)
+        .on({EventKind.TICKET_MERGED}, merging.tell_requesters_where_merged)
         # Last, once nothing more is recorded: who hears what, into the outbox.
         .on_settled(notifications.write_outbox)
     )
@@ -53,3 +60,5 @@ def configure(settings: Settings) -> None:
     configure_outbox(settings)
     configure_feedback(settings)  # survey links and feedback wording in emails
     continuity_wording.register()
+    merge_notices.register()  # where a merged request lives now
+    configure_sign_in(settings)  # sign-in links: their settings and email

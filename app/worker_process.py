@@ -10,14 +10,18 @@ from app.config import Settings
 from app.db import create_engine
 from app.inbound.running import running_receivers
 from app.notifications.setup import running_workers
+from app.signin.setup import run_mailer
 
 
 async def run_workers(settings: Settings, database_url: str, count: int) -> None:
     wiring.configure(settings)
     engine = create_engine(settings, database_url)
+    sessionmaker = wiring.sessionmaker_for(engine)
     try:
-        async with running_workers(settings, wiring.sessionmaker_for(engine), database_url, count):
-            await asyncio.Event().wait()  # until the process is told to stop
+        async with running_workers(settings, sessionmaker, database_url, count):
+            # Sign-in links are minted where notifications are delivered; this runs
+            # until the process is told to stop.
+            await run_mailer(sessionmaker, settings.notification_poll_interval_seconds)
     finally:
         await engine.dispose()
 

@@ -85,7 +85,8 @@ async def list_messages(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[MessageOut]:
-    """The conversation, oldest first; requesters see public replies only."""
+    """The conversation, oldest first; requesters see public replies only. A primary shows
+    the messages of the duplicates merged into it too, as far as the caller may see them."""
     rows, files = await service.list_messages(
         session, viewer, ticket_id, after_id=decode_id_cursor(cursor), limit=limit
     )

@@ -15,7 +15,13 @@ from app.conversations.schemas import MessageCreate
 from app.errors import Conflict, Forbidden
 from app.events.kinds import EventKind
 from app.events.recorder import record_event
-from app.events.visibility import get_visible_ticket, message_clause, sees_internal
+from app.events.visibility import (
+    get_visible_ticket,
+    message_clause,
+    narrow_to_timeline,
+    sees_internal,
+    timeline_ticket_ids,
+)
 from app.models import Attachment, Channel, Message, Role, Ticket, TicketStatus, User, Visibility
 from app.tickets import search
 from app.tickets.lifecycle import status_after_requester_reply
@@ -135,15 +141,15 @@ async def list_messages(
 ) -> tuple[Sequence[tuple[Message, User]], dict[int, list[Attachment]]]:
     """A page of the conversation the viewer may read, with each message's files."""
     await get_visible_ticket(session, viewer, ticket_id)
-    query = (
-        select(Message, User)
-        .join(User, User.id == Message.author_id)
-        .where(Message.ticket_id == ticket_id, message_clause(viewer))
-        .order_by(Message.id)
-        .limit(limit)
+    ticket_ids = await timeline_ticket_ids(session, viewer, ticket_id)
+    query = narrow_to_timeline(
+        select(Message, User).join(User, User.id == Message.author_id),
+        Message,
+        ticket_ids,
+        message_clause(viewer),
+        after_id=after_id,
+        limit=limit,
     )
-    if after_id is not None:
-        query = query.where(Message.id > after_id)
     rows = [(message, user) for message, user in (await session.execute(query)).all()]
     files = await attachment_records.of_messages(session, [m.id for m, _ in rows])
     return rows, files

@@ -21,6 +21,10 @@ class EventKind(StrEnum):
     FOLLOW_UP_OPENED = "ticket.follow_up_opened"
     EMAIL_IGNORED = "email.ignored"
     EMAIL_BOUNCED = "email.bounced"
+    TICKET_MERGED = "ticket.merged"  # on both: the duplicate (now closed) and its primary
+    TICKET_LINKED = "ticket.linked"  # on both: an incident and its problem
+    TICKET_UNLINKED = "ticket.unlinked"
+    REQUESTER_CHANGED = "ticket.requester_changed"  # customer records merged
 
 
 # Event data that says nobody is to be told about the event (an automatic answer
@@ -33,4 +37,6 @@ QUIET = "quiet"
 # away is their own business (the customer is told until when, in the summary).
 HIDDEN_FROM_REQUESTERS: dict[str, frozenset[str]] = {
     EventKind.OWNER_CHANGED: frozenset({"note", "absence"}),
+    # Why staff merged two tickets is written for staff.
+    EventKind.TICKET_MERGED: frozenset({"note"}),
 }

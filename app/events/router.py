@@ -23,7 +23,9 @@ async def list_ticket_events(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[EventOut]:
-    """Every change to the ticket, oldest first; requesters get the public part."""
+    """Every change to the ticket, oldest first; requesters get the public part. A primary
+    shows the rows of the duplicates merged into it too (each with its own `ticket_id`),
+    as far as the caller may see those duplicates."""
     rows = await service.list_events(
         session, viewer, ticket_id, after_id=decode_id_cursor(cursor), limit=limit
     )

@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.events.visibility import event_clause, get_visible_ticket
+from app.events.visibility import (
+    event_clause,
+    get_visible_ticket,
+    narrow_to_timeline,
+    timeline_ticket_ids,
+)
 from app.models import TicketEvent, User
 
 
@@ -15,13 +20,13 @@ async def list_events(
     session: AsyncSession, viewer: User, ticket_id: int, *, after_id: int | None, limit: int
 ) -> Sequence[tuple[TicketEvent, User | None]]:
     await get_visible_ticket(session, viewer, ticket_id)
-    query = (
-        select(TicketEvent, User)
-        .outerjoin(User, User.id == TicketEvent.actor_id)
-        .where(TicketEvent.ticket_id == ticket_id, event_clause(viewer))
-        .order_by(TicketEvent.id)
-        .limit(limit)
+    ticket_ids = await timeline_ticket_ids(session, viewer, ticket_id)
+    query = narrow_to_timeline(
+        select(TicketEvent, User).outerjoin(User, User.id == TicketEvent.actor_id),
+        TicketEvent,
+        ticket_ids,
+        event_clause(viewer),
+        after_id=after_id,
+        limit=limit,
     )
-    if after_id is not None:
-        query = query.where(TicketEvent.id > after_id)
     return [(event, actor) for event, actor in (await session.execute(query)).all()]

@@ -65,6 +65,15 @@ def summarize(kind: str, data: dict[str, Any], actor_name: str | None) -> str:
             if data.get("author_role") in ("customer", "integration"):
                 return f"Message from {who}"
             return f"Reply from {who}"
+        case EventKind.TICKET_MERGED:
+            if data.get("into_id") is not None:
+                return f"Merged into #{data['into_id']}"
+            return f"#{data.get('merged_id')} was merged into this request"
+        case EventKind.TICKET_LINKED | EventKind.TICKET_UNLINKED:
+            verb = "Linked to" if kind == EventKind.TICKET_LINKED else "Unlinked from"
+            if data.get("problem_id") is not None:
+                return f"{verb} problem #{data['problem_id']}"
+            return f"{verb} incident #{data.get('incident_id')}"
         case _:
             return kind.replace(".", " ").replace("_", " ").capitalize()
 

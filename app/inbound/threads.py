@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inbound.intake import ThreadHints
 from app.models import InboundMessage, NotificationDelivery, Ticket, TicketFollower, User
+from app.tickets.merged import resolve_merged
 
 MAX_REFERENCES = 50
 
@@ -102,20 +103,32 @@ async def belongs(session: AsyncSession, sender: User, ticket: Ticket) -> bool:
     return follower is not None
 
 
+async def _locked(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    ticket: Ticket | None = await session.scalar(
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return ticket
+
+
 async def find_ticket(
     session: AsyncSession, sender: User | None, candidates: list[tuple[int, str]]
 ) -> Threaded:
     """The first candidate ticket the sender belongs to, locked for the change."""
     strangers: list[int] = []
     for ticket_id, how in candidates:
-        ticket = await session.scalar(
-            select(Ticket)
-            .where(Ticket.id == ticket_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        ticket = await _locked(session, ticket_id)
         if ticket is None:
             continue
+        if ticket.merged_into_id is not None and sender is not None:
+            # Aimed at a duplicate: it lands on the primary for whoever belongs there. A
+            # reply from another customer, whose request was merged into this one, never
+            # shows on someone else's request: it follows up their own (closed) ticket.
+            primary = await _locked(session, await resolve_merged(session, ticket.id))
+            if primary is not None and await belongs(session, sender, primary):
+                return Threaded(primary, "merged", tuple(strangers))
         if sender is not None and await belongs(session, sender, ticket):
             return Threaded(ticket, how, tuple(strangers))
         strangers.append(ticket_id)

@@ -20,6 +20,7 @@ from app.models.feedback import (
     SurveyAnswerVia,
 )
 from app.models.idempotency import IdempotencyRecord
+from app.models.identity import NO_EMAIL_DOMAIN, CustomerMerge, Identity, IdentityKind
 from app.models.inbound import (
     Attachment,
     InboundMessage,
@@ -28,6 +29,7 @@ from app.models.inbound import (
     MailboxAuth,
     MailboxSecurity,
 )
+from app.models.link import LinkRelation, TicketLink
 from app.models.notification import (
     DeliveryChannel,
     DeliveryStatus,
@@ -37,6 +39,7 @@ from app.models.notification import (
     WebhookEndpoint,
 )
 from app.models.rate_limit import RateLimitBucket
+from app.models.sign_in import SignInLink, SignInRequest, SignInThrottle
 from app.models.sla import SlaAlert, SlaLevel, SlaTarget
 from app.models.team import AssignmentMode, Team, TeamMember
 from app.models.ticket import (
@@ -51,6 +54,7 @@ from app.models.ticket import (
 from app.models.user import STAFF_ROLES, ApiToken, Role, User
 
 __all__ = [
+    "NO_EMAIL_DOMAIN",
     "STAFF_ROLES",
     "Absence",
     "AbsenceReason",
@@ -60,6 +64,7 @@ __all__ = [
     "Attachment",
     "Base",
     "Channel",
+    "CustomerMerge",
     "DeliveryChannel",
     "DeliveryStatus",
     "Feedback",
@@ -69,9 +74,12 @@ __all__ = [
     "FeedbackVote",
     "Handover",
     "IdempotencyRecord",
+    "Identity",
+    "IdentityKind",
     "InboundMessage",
     "IntakeOutcome",
     "Level",
+    "LinkRelation",
     "Mailbox",
     "MailboxAuth",
     "MailboxSecurity",
@@ -83,6 +91,9 @@ __all__ = [
     "Role",
     "RoutingRule",
     "SatisfactionSurvey",
+    "SignInLink",
+    "SignInRequest",
+    "SignInThrottle",
     "SlaAlert",
     "SlaLevel",
     "SlaTarget",
@@ -93,6 +104,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketFollower",
+    "TicketLink",
     "TicketStatus",
     "User",
     "Visibility",

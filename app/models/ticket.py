@@ -123,6 +123,10 @@ class Ticket(Base):
     last_public_event_id: Mapped[int | None] = mapped_column(BigInteger)
     # The latest owner change: who the contact is and why (the portal shows its reason).
     last_owner_event_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The primary this duplicate was merged into, and the problem this incident is tied
+    # to (app/models/link.py keeps both directions; no foreign key, for the same reason).
+    merged_into_id: Mapped[int | None] = mapped_column(BigInteger)
+    problem_id: Mapped[int | None] = mapped_column(BigInteger)
     # Full-text search: what the requester may see, and what only staff may see, apart,
     # so a customer's search can never match words from an internal note.
     search_public: Mapped[str] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))

@@ -26,9 +26,12 @@ from app.events.kinds import EventKind
 from app.events.reactions import Filing, reactions_of
 from app.events.recorder import record_events
 from app.events.records import NewEvent, person
+from app.identities.normalise import IdentityRef
+from app.identities.service import find_person
 from app.models import (
     Attachment,
     Channel,
+    IdentityKind,
     Role,
     RoutingRule,
     Team,
@@ -103,6 +106,8 @@ async def create_ticket(
         last_event_id=None,
         last_public_event_id=None,
         last_owner_event_id=None,
+        merged_into_id=None,
+        problem_id=None,
     )
     filing = Filing(ticket, team, actor, now)
     await reactions_of(session).file(session, [filing])
@@ -283,8 +288,12 @@ async def _resolve_requester(session: AsyncSession, data: TicketCreate) -> User:
 
 
 async def customer_by_email(session: AsyncSession, given: RequesterIn) -> User:
-    """The user with this address, made a customer first if nobody has it."""
+    """The person with this address (any of their addresses), made a customer first if
+    nobody has it."""
     email = given.email.lower()
+    holder = await find_person(session, IdentityRef(IdentityKind.EMAIL, email))
+    if holder is not None:
+        return holder
     # Insert-or-nothing, then read: two tickets from one new address at the same moment
     # still make one customer.
     await session.execute(

@@ -81,6 +81,8 @@ _TICKET_COLUMNS = (
     Ticket.resolved_at,
     Ticket.first_response_due_at,
     Ticket.resolution_due_at,
+    Ticket.merged_into_id,
+    Ticket.problem_id,
 )
 _DETAIL_COLUMNS = (
     *_TICKET_COLUMNS,
@@ -198,6 +200,8 @@ def present(m: Mapping[Any, Any], now: datetime) -> TicketOut:
                 now,
             ),
         ),
+        merged_into=m["merged_into_id"],
+        problem_id=m["problem_id"],
     )
 
 

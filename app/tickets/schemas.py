@@ -178,6 +178,12 @@ class TicketOut(BaseModel):
         default=None, description="Why the current contact (or the queue) has the case."
     )
     sla: SlaOut
+    merged_into: int | None = Field(
+        default=None, description="A duplicate (closed) names the ticket it was merged into."
+    )
+    problem_id: int | None = Field(
+        default=None, description="The problem ticket this one is linked to, if any."
+    )
 
 
 class TicketFilters(BaseModel):

@@ -1,0 +1,1 @@
+"""Merging: a duplicate ticket into its primary, a customer record into another."""

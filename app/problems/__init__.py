@@ -1,0 +1,1 @@
+"""One problem, many customers: incidents linked to the problem ticket behind them."""
