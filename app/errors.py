@@ -208,9 +208,9 @@ def _allowed_methods(request: Request) -> list[str]:
     )
     if table is None:
         table = [
-            (compile_path(context.path_format)[0], frozenset(context.methods or ()))
+            (compile_path(context.path)[0], frozenset(context.methods or ()))
             for context in iter_route_contexts(request.app.routes)
-            if context.path_format
+            if context.path
         ]
         request.app.state.allowed_methods = table
     path = request.url.path

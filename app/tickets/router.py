@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
+from starlette.convertors import Convertor, register_url_convertor
 
 from app.attachments.uploads import store_uploads
 from app.auth.dependencies import CurrentUser, StaffUser
@@ -146,7 +147,24 @@ async def list_tickets(
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.get("/tickets/{ticket_id}", responses=problems(404))
+class _NotBulk(Convertor[str]):
+    """A ticket id segment that is not `bulk`, so `PATCH /tickets/bulk` is a 405 (the
+    path exists, the method does not) rather than a 422 about an impossible ticket id.
+    Anything else still reaches the handler and is validated as an id there."""
+
+    regex = "(?!bulk$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("not_bulk", _NotBulk())
+
+
+@router.get("/tickets/{ticket_id:not_bulk}", responses=problems(404))
 async def get_ticket(
     session: DbSession,
     viewer: CurrentUser,
@@ -173,7 +191,7 @@ async def not_modified(_request: Request, exc: Exception) -> Response:
     return Response(status_code=304, headers={"ETag": exc.tag})
 
 
-@router.patch("/tickets/{ticket_id}", responses=problems(403, 404, 409, 412))
+@router.patch("/tickets/{ticket_id:not_bulk}", responses=problems(403, 404, 409, 412))
 async def update_ticket(
     request: Request,
     session: DbSession,

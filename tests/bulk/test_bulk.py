@@ -130,3 +130,13 @@ async def test_bad_bulk_requests_are_refused_whole(client: AsyncClient, actors: 
     more = [await file_ticket(client, customer) for _ in range(3)]
     ok = expect(await bulk(client, agent, ids=[t["id"] for t in more], **change), 200)
     assert {r["status"] for r in ok["results"]} == {200}
+
+
+async def test_bulk_is_a_path_of_its_own_not_a_ticket_id(
+    client: AsyncClient, actors: Actors
+) -> None:
+    agent = await actors.agent()
+    for method in ("GET", "PATCH", "DELETE"):
+        response = await client.request(method, BULK, json={}, headers=agent.headers)
+        assert_problem(response, 405)
+        assert response.headers["Allow"] == "POST"
