@@ -159,6 +159,12 @@ async def _bench_people(url: str) -> dict[str, Any]:
             "pg_size_pretty(pg_total_relation_size('ticket_events')) AS events_total"
         )
         open_count = await conn.fetchval("SELECT count(*) FROM tickets WHERE status = 'open'")
+        open_ids = [
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM tickets WHERE status = 'open' ORDER BY id LIMIT 20000"
+            )
+        ]
         postmaster = http_load.postmaster_of(await conn.fetchval("SELECT pg_backend_pid()"))
     finally:
         await conn.close()
@@ -169,6 +175,7 @@ async def _bench_people(url: str) -> dict[str, Any]:
         "ticket_ids": (low or 0, high or 0),
         "tickets": count,
         "open": open_count,
+        "open_ids": open_ids,
         "postgres": pg_version,
         "settings": settings,
         "sizes": dict(sizes),
@@ -314,6 +321,7 @@ def cmd_tickets(args: argparse.Namespace) -> None:
             ticket_ids=tuple(people["ticket_ids"]),
             requester_ids=people["customers"],
             team_ids=people["teams"],
+            status_ids=people["open_ids"],
         )
         engine = args.engine
         if engine == "auto":
@@ -341,7 +349,7 @@ def cmd_tickets(args: argparse.Namespace) -> None:
                 concurrency=concurrency,
                 duration=args.duration,
                 warmup=args.warmup,
-                engine=engine,
+                engine="python" if scenario == "status" else engine,
                 server_pids=app_server.pids(),
                 postmaster_pid=people["postmaster_pid"],
             )
@@ -389,7 +397,7 @@ def cmd_tickets(args: argparse.Namespace) -> None:
                 "started": started.isoformat(),
                 "argv": sys.argv,
                 "machine": info,
-                "database": {k: v for k, v in people.items() if k not in ("customers",)},
+                "database": {k: v for k, v in people.items() if k not in ("customers", "open_ids")},
                 "load": None
                 if load_report is None
                 else {"phases": load_report.phases, "total_seconds": load_report.total_seconds},

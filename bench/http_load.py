@@ -52,7 +52,7 @@ from bench.words import (
     zipf_cum_weights,
 )
 
-SCENARIOS = ("create", "get", "list_open", "search")
+SCENARIOS = ("create", "get", "list_open", "search", "status")
 API = "/api/v1"
 
 
@@ -66,6 +66,8 @@ class Target:
     requester_ids: list[int] = field(default_factory=list)
     team_ids: list[int] = field(default_factory=list)
     words: list[str] = field(default_factory=lambda: list(CONTENT_WORDS))
+    # For `status`: open tickets, each client toggling its own share open <-> pending.
+    status_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -129,11 +131,20 @@ def percentiles(latencies_ms: Sequence[float]) -> dict[str, float]:
 
 
 class RequestMaker:
-    def __init__(self, target: Target, scenario: str, seed: int) -> None:
+    def __init__(
+        self, target: Target, scenario: str, seed: int, lane: int = 0, lanes: int = 1
+    ) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
         if scenario == "create" and not target.requester_ids:
             raise ValueError("the create scenario needs requester ids (customers)")
+        if scenario == "status" and len(target.status_ids) < lanes:
+            raise ValueError("the status scenario needs an open ticket per client")
+        # Disjoint shares: no two clients wait on one ticket's row lock, and each knows
+        # the status its tickets are in, so every request is an allowed move.
+        self.toggling = target.status_ids[lane::lanes]
+        self.pending: set[int] = set()
+        self.turn = 0
         self.target = target
         self.scenario = scenario
         self.rng = random.Random(seed)
@@ -159,8 +170,21 @@ class RequestMaker:
                 return "GET", f"{API}/tickets?status=open", None, headers
             case "search":
                 return "GET", f"{API}/tickets?q={rng.choice(self.target.words)}", None, headers
+            case "status":
+                return "POST", *self.status_change(), headers
             case _:
                 return "POST", f"{API}/tickets", json.dumps(self.create_body()).encode(), headers
+
+    def status_change(self) -> tuple[str, bytes]:
+        ticket = self.toggling[self.turn % len(self.toggling)]
+        self.turn += 1
+        if ticket in self.pending:
+            self.pending.discard(ticket)
+            to = "open"
+        else:
+            self.pending.add(ticket)
+            to = "pending"
+        return f"{API}/tickets/{ticket}/status", json.dumps({"status": to}).encode()
 
     def create_body(self) -> dict[str, Any]:
         rng = self.rng
@@ -307,7 +331,7 @@ async def _run_python(
 
         async def client_loop(index: int) -> None:
             nonlocal errors
-            maker = RequestMaker(target, scenario, seed * 1000 + index)
+            maker = RequestMaker(target, scenario, seed * 1000 + index, index, concurrency)
             perf = time.perf_counter
             while True:
                 t0 = perf()
@@ -555,8 +579,11 @@ def run_scenario(
     wrk_threads: int = 2,
 ) -> Result:
     if engine == "auto":
-        engine = "wrk" if wrk_available() else "python"
-    RequestMaker(target, scenario, seed)  # validates the scenario and its inputs
+        # wrk's script knows the read and create scenarios, not the status toggling.
+        engine = "wrk" if wrk_available() and scenario != "status" else "python"
+    if engine == "wrk" and scenario == "status":
+        raise ValueError("the status scenario runs on the python engine")
+    RequestMaker(target, scenario, seed, 0, concurrency)  # validates the scenario and inputs
     meter = CpuMeter(server_pids, postmaster_pid)
     if engine == "wrk":
         if warmup > 0:

@@ -34,16 +34,16 @@ def _env(url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def migrate(url: str) -> None:
+def migrate(url: str, command: str | None = None) -> None:
     subprocess.run(  # noqa: S603 - our own command line
-        [helpdesk_command(), "migrate"], env=_env(url), check=True, cwd=REPO
+        [command or helpdesk_command(), "migrate"], env=_env(url), check=True, cwd=REPO
     )
 
 
-def create_admin(url: str, email: str, name: str) -> str:
+def create_admin(url: str, email: str, name: str, command: str | None = None) -> str:
     """Create an admin and return its token (the last line `create-admin` prints)."""
     done = subprocess.run(  # noqa: S603
-        [helpdesk_command(), "create-admin", "--email", email, "--name", name],
+        [command or helpdesk_command(), "create-admin", "--email", email, "--name", name],
         env=_env(url),
         check=True,
         cwd=REPO,
@@ -54,7 +54,9 @@ def create_admin(url: str, email: str, name: str) -> str:
 
 
 class Server:
-    """`helpdesk serve` as a child process, in its own process group; stopped on exit."""
+    """`helpdesk serve` as a child process, in its own process group; stopped on exit.
+
+    `command` runs another checkout's `helpdesk` (the before/after benchmark)."""
 
     def __init__(
         self,
@@ -63,8 +65,10 @@ class Server:
         port: int = 8765,
         workers: int = 2,
         env: dict[str, str] | None = None,
+        command: str | None = None,
     ) -> None:
         self.url = url
+        self.command = command or helpdesk_command()
         self.port = port
         self.workers = workers
         self.env = env or {}
@@ -80,7 +84,7 @@ class Server:
         self.data_dir = tempfile.mkdtemp(prefix="helpdesk-bench-")
         log = self.log_path.open("wb")
         command = [
-            helpdesk_command(),
+            self.command,
             "serve",
             "--workers",
             str(self.workers),
