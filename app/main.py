@@ -45,10 +45,11 @@ from app.health.router import router as health_router
 from app.idempotency.cleanup import purge_expired
 from app.idempotency.guard import IdempotentReplay, replay_response
 from app.identities.router import router as identities_router
+from app.inbound.channels_router import router as inbound_channels_router
 from app.inbound.mailboxes.router import router as mailboxes_router
 from app.inbound.router import router as inbound_router
 from app.inbound.running import running_receivers
-from app.inbound.setup import email_intake
+from app.inbound.setup import intakes
 from app.live.hub import EventHub
 from app.live.router import router as live_router
 from app.merging.router import router as merging_router
@@ -211,7 +212,8 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.add_exception_handler(IdempotentReplay, replay_response)
     app.add_exception_handler(_NotModified, not_modified)
     app.state.attachment_store = store_from_settings(settings)
-    app.state.email_intake = email_intake(settings, app.state.attachment_store)
+    app.state.intakes = intakes(settings, app.state.attachment_store)
+    app.state.email_intake = app.state.intakes["email"]
     app.add_middleware(
         GuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -235,6 +237,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.include_router(webhooks_router, prefix=API_PREFIX)
     app.include_router(feedback_router, prefix=API_PREFIX)
     app.include_router(inbound_router, prefix=API_PREFIX)
+    app.include_router(inbound_channels_router, prefix=API_PREFIX)
     app.include_router(mailboxes_router, prefix=API_PREFIX)
     app.include_router(identities_router, prefix=API_PREFIX)
     app.include_router(merging_router, prefix=API_PREFIX)

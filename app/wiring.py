@@ -17,6 +17,7 @@ from app.events.kinds import EventKind
 from app.events.reactions import Reactions, bind
 from app.feedback import complaints, invitations
 from app.feedback.setup import configure as configure_feedback
+from app.inbound import replies as channel_replies
 from app.merging import notices as merge_notices
 from app.merging import reactions as merging
 from app.notifications import reactions as notifications
@@ -41,6 +42,8 @@ def reactions() -> Reactions:
         .on({EventKind.STATUS_CHANGED}, problems.resolve_incidents)  # a problem's, with it
         .on({EventKind.STATUS_CHANGED}, merging.tell_merged_requesters_of_resolution)
         .on({EventKind.TICKET_MERGED}, merging.tell_requesters_where_merged)
+        # A public reply on a connector's conversation goes back out through its webhook.
+        .on({EventKind.MESSAGE_CREATED}, channel_replies.send_replies)
         # Last, once nothing more is recorded: who hears what, into the outbox.
         .on_settled(notifications.write_outbox)
     )

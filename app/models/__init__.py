@@ -1,6 +1,7 @@
 """Every ORM model, one module per aggregate. Importing this package registers them all."""
 
 from app.models.base import Base
+from app.models.channel_thread import ChannelThread
 from app.models.continuity import (
     Absence,
     AbsenceReason,
@@ -64,6 +65,7 @@ __all__ = [
     "Attachment",
     "Base",
     "Channel",
+    "ChannelThread",
     "CustomerMerge",
     "DeliveryChannel",
     "DeliveryStatus",
