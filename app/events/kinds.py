@@ -25,6 +25,8 @@ class EventKind(StrEnum):
     TICKET_LINKED = "ticket.linked"  # on both: an incident and its problem
     TICKET_UNLINKED = "ticket.unlinked"
     REQUESTER_CHANGED = "ticket.requester_changed"  # customer records merged
+    # Channels in (app/inbound/sms.py): the requester texted STOP or START; internal.
+    SMS_CONSENT_CHANGED = "sms.consent_changed"
 
 
 # Event data that says nobody is to be told about the event (an automatic answer
