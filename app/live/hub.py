@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 EVENTS_CHANNEL = "ticket_events"
 PRESENCE_CHANNEL = "helpdesk_presence"
 AUTH_CHANNEL = "helpdesk_auth"
+# Frames for one user's connections, wherever they are served: {"user_id", "frame"}
+# (a screen pop for the agent answering a call, app/calls).
+USER_FRAMES_CHANNEL = "helpdesk_user_frames"
 HUB_APPLICATION_NAME = "helpdesk-event-hub"
 
 TopicKey = tuple[str, int | None]
@@ -101,6 +104,7 @@ class EventHub:
         await listener.add_listener(EVENTS_CHANNEL, self._on_event_notice)
         await listener.add_listener(PRESENCE_CHANNEL, self._on_presence_notice)
         await listener.add_listener(AUTH_CHANNEL, self._on_auth_notice)
+        await listener.add_listener(USER_FRAMES_CHANNEL, self._on_user_frame)
         listener.add_termination_listener(lambda _connection: self._wake.set())
         if self._snapshot is None:
             # Live from now: what committed before the hub started is history (REST, replay).
@@ -266,6 +270,18 @@ class EventHub:
                 notice.get("user_id") == connection.user_id
             ):
                 connection.close(CLOSE_UNAUTHORIZED)
+
+    def _on_user_frame(self, _c: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            notice: dict[str, Any] = json.loads(payload)
+            user_id, frame = int(notice["user_id"]), notice["frame"]
+        except (ValueError, KeyError, TypeError):
+            return
+        if not isinstance(frame, dict):
+            return
+        for connection in list(self._connections.values()):
+            if connection.user_id == user_id:
+                connection.send(frame)
 
     def _on_event_notice(self, _c: object, _pid: int, _channel: str, _payload: str) -> None:
         self._wake.set()

@@ -1,9 +1,14 @@
 """A real HTTP receiver for connector webhooks, and the delivery worker that sends to it."""
 
+from collections.abc import AsyncIterator
+
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from app.config import Settings
+from app.main import create_app
+from tests.live.conftest import live_server
 from tests.webhooks.conftest import (
     hook_app,
     hook_client,
@@ -40,7 +45,17 @@ __all__ = [
     "hook_client",
     "hook_settings",
     "http",
+    "live_server",
     "make_hook_worker",
     "receiver",
     "worker",
 ]
+
+
+@pytest.fixture
+async def other_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """A second instance of the service, with its own event hub and LISTEN connection:
+    another process, as far as anything shared goes."""
+    other = create_app(settings)
+    async with other.router.lifespan_context(other):
+        yield other
