@@ -157,6 +157,15 @@ class Settings(BaseSettings):
         "at, as configured at the provider (X-Twilio-Signature signs that URL, not the one a "
         "proxy forwards to). Unset: public_base_url.",
     )
+    chat_fallback_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="A chat no staff member has answered within this long goes on by "
+        "email: the customer is mailed the transcript.",
+    )
+    chat_fallback_check_seconds: float = Field(
+        default=15, gt=0, description="How often the background process looks for them."
+    )
     sms_thread_window_minutes: float = Field(
         default=1440,
         gt=0,

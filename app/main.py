@@ -27,6 +27,7 @@ from app.auth.rate_limit import SharedRateLimiter
 from app.auth.router import router as tokens_router
 from app.bulk.router import router as bulk_router
 from app.calls.router import router as calls_router
+from app.chats.router import router as chats_router
 from app.common.bodies import add_body_models
 from app.common.openapi import use_problem_media_type
 from app.common.periodic import every
@@ -240,6 +241,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.include_router(inbound_router, prefix=API_PREFIX)
     app.include_router(inbound_channels_router, prefix=API_PREFIX)
     app.include_router(calls_router, prefix=API_PREFIX)
+    app.include_router(chats_router, prefix=API_PREFIX)
     app.include_router(mailboxes_router, prefix=API_PREFIX)
     app.include_router(identities_router, prefix=API_PREFIX)
     app.include_router(merging_router, prefix=API_PREFIX)

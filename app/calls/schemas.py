@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 
-from app.common.types import Id, reject_nul
+from app.common.types import BodyDatetime, Id, reject_nul
 from app.models import TicketStatus
 
 Number = Annotated[
@@ -53,7 +53,7 @@ class CallLogCreate(_Input):
         default=None, max_length=2000, description="Staff only: never shown to the customer."
     )
     note: Note | None = Field(default=None, description="Staff only, like recording_url.")
-    started_at: datetime | None = Field(default=None, description="Default: now.")
+    started_at: BodyDatetime | None = Field(default=None, description="Default: now.")
 
 
 class CallLogOut(BaseModel):

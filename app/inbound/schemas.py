@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.common.types import reject_nul
+from app.common.types import BodyDatetime, reject_nul
 from app.models import IntakeOutcome
 
 
@@ -93,5 +93,5 @@ class InboundPostIn(_Input):
     )
     sender: MessageSenderIn
     body: PostBody
-    sent_at: datetime
+    sent_at: BodyDatetime
     attachments: list[MessageFileIn] = Field(default_factory=list, max_length=10)

@@ -225,10 +225,11 @@ class EventHub:
     # -- presence and auth -------------------------------------------------------
 
     async def announce_presence(
-        self, connection: LiveConnection, ticket_id: int, state: str
+        self, connection: LiveConnection, ticket_id: int, state: str, *, chat: bool = False
     ) -> None:
         payload = {
             "ticket_id": ticket_id,
+            "chat": chat,
             "user": {"id": connection.user_id, "name": connection.viewer.name},
             "state": state,
             "expires_at": datetime.fromtimestamp(time.time() + 60, UTC).isoformat(),
@@ -254,10 +255,14 @@ class EventHub:
             "state": notice.get("state"),
             "expires_at": notice.get("expires_at"),
         }
+        # In a chat the customer sees staff typing (and staff the customer); otherwise
+        # presence is for colleagues, never customers. Never back to its sender.
+        to_customers = bool(notice.get("chat")) and frame["state"] in ("typing", "left")
         # A copy: a send that overflows a slow client's outbox detaches it right away.
         for connection in list(self._by_topic.get(("ticket", ticket_id), ())):
-            # Presence is for colleagues: never to customers, never back to its sender.
-            if connection.staff and connection.id != notice.get("connection"):
+            if connection.id == notice.get("connection"):
+                continue
+            if connection.staff or to_customers:
                 connection.send(frame)
 
     def _on_auth_notice(self, _c: object, _pid: int, _channel: str, payload: str) -> None:

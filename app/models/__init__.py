@@ -2,6 +2,7 @@
 
 from app.models.base import Base
 from app.models.channel_thread import ChannelThread
+from app.models.chat import PRESENCE_FRESH_SECONDS, Chat, LivePresence
 from app.models.continuity import (
     Absence,
     AbsenceReason,
@@ -56,6 +57,7 @@ from app.models.user import STAFF_ROLES, ApiToken, Role, User
 
 __all__ = [
     "NO_EMAIL_DOMAIN",
+    "PRESENCE_FRESH_SECONDS",
     "STAFF_ROLES",
     "Absence",
     "AbsenceReason",
@@ -66,6 +68,7 @@ __all__ = [
     "Base",
     "Channel",
     "ChannelThread",
+    "Chat",
     "CustomerMerge",
     "DeliveryChannel",
     "DeliveryStatus",
@@ -82,6 +85,7 @@ __all__ = [
     "IntakeOutcome",
     "Level",
     "LinkRelation",
+    "LivePresence",
     "Mailbox",
     "MailboxAuth",
     "MailboxSecurity",

@@ -7,6 +7,8 @@ webhooks.
 - `notification_deliveries.provider_ref` / `provider_status`: the SMS provider's id and
   latest status of a message (its delivery-status callbacks).
 - `webhook_endpoints.integration_id`: the endpoint a connector receives replies on.
+- `chats`: a customer's chat (a ticket with channel chat): transcript asked for, email
+  fallback; `live_presence`: staff connected to the live channel, across processes.
 
 Revision ID: d6f2a8b4c016
 Revises: c4a7e1d05b16
@@ -87,8 +89,61 @@ def upgrade() -> None:
         op.f("ix_webhook_endpoints_integration_id"), "webhook_endpoints", ["integration_id"]
     )
 
+    op.create_table(
+        "chats",
+        sa.Column("ticket_id", sa.BigInteger(), nullable=False),
+        sa.Column("customer_id", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "transcript_requested", sa.Boolean(), server_default=sa.text("false"), nullable=False
+        ),
+        sa.Column("transcript_sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("fell_back_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_chats_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["users.id"],
+            name=op.f("fk_chats_customer_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_chats")),
+    )
+    op.create_index(op.f("ix_chats_customer_id"), "chats", ["customer_id"])
+    op.create_index(
+        "ix_chats_waiting",
+        "chats",
+        ["created_at"],
+        postgresql_where=sa.text("fell_back_at IS NULL"),
+    )
+    op.create_table(
+        "live_presence",
+        sa.Column("connection_id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_live_presence_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("connection_id", name=op.f("pk_live_presence")),
+    )
+    op.create_index(op.f("ix_live_presence_user_id"), "live_presence", ["user_id"])
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_live_presence_user_id"), table_name="live_presence")
+    op.drop_table("live_presence")
+    op.drop_index("ix_chats_waiting", table_name="chats")
+    op.drop_index(op.f("ix_chats_customer_id"), table_name="chats")
+    op.drop_table("chats")
     op.drop_index(op.f("ix_webhook_endpoints_integration_id"), table_name="webhook_endpoints")
     op.drop_constraint(
         op.f("fk_webhook_endpoints_integration_id_users"), "webhook_endpoints", type_="foreignkey"
