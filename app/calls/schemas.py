@@ -47,7 +47,7 @@ class CallLogCreate(_Input):
     direction: CallDirection
     from_number: Number = Field(alias="from")
     to_number: Number = Field(alias="to")
-    duration_seconds: int = Field(ge=0, le=86_400)
+    duration_seconds: int = Field(ge=0, le=86_400, strict=True)
     outcome: CallOutcome
     recording_url: HttpUrl | None = Field(
         default=None, max_length=2000, description="Staff only: never shown to the customer."
@@ -80,6 +80,7 @@ class IncomingCall(_Input):
     agent_email: Annotated[str, StringConstraints(max_length=320)] | None = None
     create_ticket: bool = Field(
         default=False,
+        strict=True,
         description="Open a phone ticket for the caller (once per call_id), made a customer "
         "by their number when the desk does not know them.",
     )

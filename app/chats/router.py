@@ -23,9 +23,10 @@ router = APIRouter(tags=["chats"])
     responses=problems(403),
 )
 async def open_chat(
-    request: Request, session: DbSession, customer: CurrentUser, data: ChatCreate
+    request: Request, session: DbSession, actor: CurrentUser, data: ChatCreate
 ) -> ChatOut:
-    """A signed-in customer opens a chat: a ticket with channel chat. Messages both ways
+    """A signed-in customer opens a chat (or staff start one with a customer,
+    `customer_id`): a ticket with channel chat. Messages both ways
     are the ticket's messages (`POST /tickets/{id}/messages`), live on the WebSocket
     topic `ticket:{id}`; both sides send `{"type": "presence", "ticket_id", "state":
     "typing"}` frames, which the other side receives. Unanswered by `fallback_at`, the
@@ -34,7 +35,7 @@ async def open_chat(
     settings = request.app.state.settings
     return await service.open_chat(
         session,
-        customer,
+        actor,
         data,
         search_config=settings.search_config,
         fallback_after=timedelta(seconds=settings.chat_fallback_seconds),

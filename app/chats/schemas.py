@@ -28,7 +28,14 @@ class ChatCreate(BaseModel):
     subject: Topic | None = Field(default=None, description="Default: the message's start.")
     team_id: Id | None = Field(default=None, description="The team asked for, if any.")
     transcript_by_email: bool = Field(
-        default=False, description="Mail the customer the transcript when the chat ends."
+        default=False,
+        strict=True,
+        description="Mail the customer the transcript when the chat ends.",
+    )
+    customer_id: Id | None = Field(
+        default=None,
+        description="Staff starting a chat with a customer name them; a customer opens "
+        "chats for themselves and leaves it out.",
     )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import distinct, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chats.schemas import Availability, ChatCreate, ChatOut
-from app.errors import Forbidden
+from app.errors import Forbidden, UnprocessableEntity
 from app.models import (
     PRESENCE_FRESH_SECONDS,
     STAFF_ROLES,
@@ -27,14 +27,13 @@ SUBJECT_CHARS = 80
 
 async def open_chat(
     session: AsyncSession,
-    customer: User,
+    actor: User,
     data: ChatCreate,
     *,
     search_config: str,
     fallback_after: timedelta,
 ) -> ChatOut:
-    if customer.role is not Role.CUSTOMER:
-        raise Forbidden("Chats are opened by customers.")
+    customer = await _customer(session, actor, data.customer_id)
     subject = data.subject or _subject(data.message)
     ticket = TicketCreate.model_construct(
         subject=subject,
@@ -45,11 +44,11 @@ async def open_chat(
         category=None,
         tags=[],
         team_id=data.team_id,
-        requester_id=None,
+        requester_id=None if actor.id == customer.id else customer.id,
         requester=None,
         external_ref=None,
     )
-    filed = await create_ticket(session, customer, ticket, search_config=search_config)
+    filed = await create_ticket(session, actor, ticket, search_config=search_config)
     now = datetime.now(UTC)
     await session.execute(
         insert(Chat).values(
@@ -87,6 +86,22 @@ async def availability(session: AsyncSession, team_id: int | None) -> Availabili
         )
     online = int(await session.scalar(query) or 0)
     return Availability(available=online > 0, agents_online=online, team_id=team_id)
+
+
+async def _customer(session: AsyncSession, actor: User, customer_id: int | None) -> User:
+    """Whose chat it is: the customer opening it, or the one staff start it with."""
+    if actor.role is Role.CUSTOMER:
+        if customer_id is not None and customer_id != actor.id:
+            raise UnprocessableEntity("A customer opens chats for themselves: no customer_id.")
+        return actor
+    if not actor.role.is_staff:
+        raise Forbidden("Chats are between customers and staff.")
+    if customer_id is None:
+        raise UnprocessableEntity("Name the customer to chat with: customer_id.")
+    customer = await session.get(User, customer_id)
+    if customer is None or customer.role is not Role.CUSTOMER or not customer.active:
+        raise UnprocessableEntity(f"User {customer_id} is not an active customer.")
+    return customer
 
 
 def _subject(message: str) -> str:

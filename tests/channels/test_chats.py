@@ -68,8 +68,38 @@ async def test_a_customer_opens_a_chat_and_nobody_else_sees_it(
         ),
         404,
     )
+    # Staff start a chat with a customer by naming them; integrations do not chat.
     assert_problem(
-        await client.post(f"{API}/chats", json={"message": "x"}, headers=agent.headers), 403
+        await client.post(f"{API}/chats", json={"message": "x"}, headers=agent.headers), 422
+    )
+    started = expect(
+        await client.post(
+            f"{API}/chats",
+            json={"message": "About your refund", "customer_id": customer.id},
+            headers=agent.headers,
+        ),
+        201,
+    )
+    ticket = expect(
+        await client.get(f"{API}/tickets/{started['ticket_id']}", headers=customer.headers), 200
+    )
+    assert ticket["requester"]["id"] == customer.id
+    integration = await actors.integration()
+    assert_problem(
+        await client.post(
+            f"{API}/chats",
+            json={"message": "x", "customer_id": customer.id},
+            headers=integration.headers,
+        ),
+        403,
+    )
+    assert_problem(
+        await client.post(
+            f"{API}/chats",
+            json={"message": "x", "customer_id": customer.id},
+            headers=stranger.headers,
+        ),
+        422,
     )
 
 
