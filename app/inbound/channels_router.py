@@ -54,7 +54,9 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
-def _form_body(properties: dict[str, str], required: list[str]) -> dict[str, Any]:
+def _form_body(properties: dict[str, str]) -> dict[str, Any]:
+    """The provider's form. Nothing is required: a signed request is the provider's, and
+    what it cannot be recorded from is quarantined with its reason, never refused."""
     return {
         "requestBody": {
             "required": True,
@@ -66,7 +68,6 @@ def _form_body(properties: dict[str, str], required: list[str]) -> dict[str, Any
                             name: {"type": "string", "description": text}
                             for name, text in properties.items()
                         },
-                        "required": required,
                         "additionalProperties": {"type": "string"},
                     }
                 }
@@ -83,7 +84,6 @@ _SMS_FORM = _form_body(
         "Body": "The text.",
         "NumMedia": "How many files came with it (MediaUrl0, MediaContentType0, ...).",
     },
-    ["MessageSid", "From", "To"],
 )
 _STATUS_FORM = _form_body(
     {
@@ -91,7 +91,6 @@ _STATUS_FORM = _form_body(
         "MessageStatus": "queued, sending, sent, delivered, undelivered or failed.",
         "ErrorCode": "Why it was not delivered.",
     },
-    ["MessageSid", "MessageStatus"],
 )
 
 

@@ -320,3 +320,23 @@ async def test_a_customer_cannot_text_onto_another_customers_ticket(
     customer = await actors.customer()
     for path in (f"{API}/tickets/{mine}", f"{API}/tickets/{mine}/messages"):
         assert_problem(await hook_client.get(path, headers=customer.headers), 404)
+
+
+async def test_a_text_that_cannot_be_recorded_is_quarantined_and_retried_by_its_channel(
+    hook_client: AsyncClient, actors: Actors
+) -> None:
+    answer = await send_text(hook_client, text("Hi", sender="SHORTCODE"))
+    assert answer.status_code == 200
+    assert answer.headers["X-Intake-Outcome"] == "quarantined"
+    admin = await actors.admin()
+    listed = expect(await hook_client.get(f"{API}/inbound/quarantine", headers=admin.headers), 200)
+    [row] = listed["items"]
+    assert (row["channel"], row["reason_code"]) == ("sms", "bad_sender")
+    retried = expect(
+        await hook_client.post(
+            f"{API}/inbound/quarantine/{row['id']}/retry", headers=admin.headers
+        ),
+        200,
+    )
+    assert retried["outcome"] == "quarantined"
+    assert "SHORTCODE" in retried["reason"]
