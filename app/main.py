@@ -53,6 +53,8 @@ from app.inbound.router import router as inbound_router
 from app.inbound.running import running_receivers
 from app.inbound.setup import intakes
 from app.live.hub import EventHub
+from app.live.presence import REFRESH_SECONDS as PRESENCE_REFRESH_SECONDS
+from app.live.presence import PresenceBook
 from app.live.router import router as live_router
 from app.merging.router import router as merging_router
 from app.middleware import GuardMiddleware, header
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
         hub = EventHub(url, engine, settings.live_poll_interval_seconds)
         app.state.hub = hub
         await hub.start()
+        app.state.presence = PresenceBook(app.state.sessionmaker)
         credentials = asyncio.create_task(
             app.state.token_cache.listen(asyncpg_connect_args(url)), name="credentials-listener"
         )
@@ -128,6 +131,14 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
         maker = app.state.sessionmaker
         chores = [
             asyncio.create_task(keep_sampling(app), name="metrics-sampler"),
+            asyncio.create_task(
+                every(
+                    PRESENCE_REFRESH_SECONDS,
+                    app.state.presence.refresh,
+                    "refreshing the staff on the live channel",
+                ),
+                name="live-presence",
+            ),
             asyncio.create_task(
                 every(
                     settings.idempotency_purge_interval_seconds,

@@ -26,7 +26,7 @@ from app.events.visibility import ticket_clause
 from app.live import feed
 from app.live.connection import CLOSE_UNAUTHORIZED, LiveConnection
 from app.live.hub import EventHub
-from app.live.presence import present
+from app.live.presence import PresenceBook
 from app.live.topics import Topic, TopicError, Viewer, parse_topic
 from app.models import ApiToken, Channel, Ticket, User
 
@@ -67,22 +67,25 @@ async def live(websocket: WebSocket) -> None:
         websocket, viewer, token_id, token_expires_at, settings.live_queue_size, hub.detach
     )
     hub.attach(connection)
-    connection.send(
-        {"type": "ready", "user": {"id": viewer.id, "name": viewer.name, "role": viewer.role.value}}
-    )
+    presence: PresenceBook = websocket.app.state.presence
     try:
-        async with contextlib.AsyncExitStack() as stack:
-            if viewer.staff:
-                # Staff here are what chat availability counts, from any process.
-                await stack.enter_async_context(
-                    present(websocket.app.state.sessionmaker, connection.id, viewer.id)
-                )
-            await _Session(connection, hub, settings, websocket).receive_loop()
+        if viewer.staff:
+            # Staff here are what chat availability counts, from any process; counted
+            # before they are told they are ready.
+            await presence.arrive(connection.id, viewer.id)
+        connection.send(
+            {
+                "type": "ready",
+                "user": {"id": viewer.id, "name": viewer.name, "role": viewer.role.value},
+            }
+        )
+        await _Session(connection, hub, settings, websocket).receive_loop()
     except Exception:
         logger.exception("live connection %s failed", connection.id)
         connection.close(CLOSE_INTERNAL_ERROR)
     finally:
         hub.detach(connection)
+        await presence.leave(connection.id)
         for ticket_id in list(connection.presence_tickets):
             with contextlib.suppress(Exception):
                 await hub.announce_presence(connection, ticket_id, "left")

@@ -3,6 +3,7 @@ connected (in any process), the fallback to email, the transcript at the end."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -125,6 +126,11 @@ async def test_chat_is_offered_while_staff_are_connected_to_any_instance(
         assert now == {"available": True, "agents_online": 1, "team_id": None}
         assert (await available(team_id=team))["available"] is True
         assert (await available(team_id=empty))["available"] is False
+    # Gone as soon as the server has seen the connection close.
+    for _ in range(50):
+        if not (await available())["available"]:
+            break
+        await asyncio.sleep(0.1)
     assert (await available())["available"] is False
 
 
