@@ -8,7 +8,7 @@ from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import Identity, IdentityKind, InboundMessage, Message, Ticket
+from app.models import ChannelThread, Identity, IdentityKind, InboundMessage, Message, Ticket
 from app.notifications.worker import DeliveryWorker
 from tests.channels.helpers import API, expect, messages, post, send_post
 from tests.factories import Actors, assert_problem
@@ -201,3 +201,28 @@ async def test_a_webhook_can_only_belong_to_an_integration(
         headers=admin.headers,
     )
     assert_problem(response, 422)
+
+
+async def test_a_thread_follows_its_customer_into_a_merged_record(
+    client: AsyncClient, actors: Actors, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    connector, admin = await actors.integration(), await actors.admin()
+    first = expect(await send_post(client, connector, post(thread_ref="t", handle="@lin")), 202)
+    async with sessionmaker() as session:
+        handle_customer = await session.scalar(
+            select(Ticket.requester_id).where(Ticket.id == first["ticket_id"])
+        )
+    known = await actors.customer()
+    expect(
+        await client.post(
+            f"{API}/users/{handle_customer}/merge",
+            json={"into_id": known.id},
+            headers=admin.headers,
+        ),
+        200,
+    )
+    later = expect(await send_post(client, connector, post(thread_ref="t", handle="@lin")), 202)
+    assert (later["outcome"], later["ticket_id"]) == ("appended", first["ticket_id"])
+    async with sessionmaker() as session:
+        owners = set((await session.scalars(select(ChannelThread.customer_id))).all())
+    assert owners == {known.id}
