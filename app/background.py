@@ -14,8 +14,10 @@ import asyncio
 import contextlib
 import logging
 import os
+from datetime import timedelta
 
 from app import wiring
+from app.chats.fallback import fall_back_unanswered
 from app.common.periodic import every
 from app.config import Settings
 from app.continuity.scheduler import ContinuityScheduler
@@ -53,6 +55,14 @@ async def run_background(settings: Settings, database_url: str) -> None:
             "the SLA watcher's pass",
         )
         tasks.append(asyncio.create_task(watcher, name="sla-watcher"))
+    fallback = every(
+        settings.chat_fallback_check_seconds,
+        lambda: fall_back_unanswered(
+            sessionmaker, timedelta(seconds=settings.chat_fallback_seconds)
+        ),
+        "the unanswered chats' pass",
+    )
+    tasks.append(asyncio.create_task(fallback, name="chat-fallback"))
     try:
         async with (
             running_workers(settings, sessionmaker, database_url, settings.notification_workers),

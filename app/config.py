@@ -150,6 +150,28 @@ class Settings(BaseSettings):
     sms_auth_token: SecretStr | None = None
     sms_from: str | None = None
     sms_max_chars: int = Field(default=320, ge=70, le=1600)
+    sms_webhook_base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        description="The scheme, host and path prefix the SMS provider calls this service "
+        "at, as configured at the provider (X-Twilio-Signature signs that URL, not the one a "
+        "proxy forwards to). Unset: public_base_url.",
+    )
+    chat_fallback_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="A chat no staff member has answered within this long goes on by "
+        "email: the customer is mailed the transcript.",
+    )
+    chat_fallback_check_seconds: float = Field(
+        default=15, gt=0, description="How often the background process looks for them."
+    )
+    sms_thread_window_minutes: float = Field(
+        default=1440,
+        gt=0,
+        description="A text within this long of the last one from the same number goes on "
+        "the same open ticket; later, it opens a new one.",
+    )
     notification_workers: int = Field(
         default=1, ge=0, le=32, description="Delivery workers inside `helpdesk serve` (0: none)."
     )

@@ -26,6 +26,8 @@ from app.auth.cache import TokenCache
 from app.auth.rate_limit import SharedRateLimiter
 from app.auth.router import router as tokens_router
 from app.bulk.router import router as bulk_router
+from app.calls.router import router as calls_router
+from app.chats.router import router as chats_router
 from app.common.bodies import add_body_models
 from app.common.openapi import use_problem_media_type
 from app.common.periodic import every
@@ -45,11 +47,14 @@ from app.health.router import router as health_router
 from app.idempotency.cleanup import purge_expired
 from app.idempotency.guard import IdempotentReplay, replay_response
 from app.identities.router import router as identities_router
+from app.inbound.channels_router import router as inbound_channels_router
 from app.inbound.mailboxes.router import router as mailboxes_router
 from app.inbound.router import router as inbound_router
 from app.inbound.running import running_receivers
-from app.inbound.setup import email_intake
+from app.inbound.setup import intakes
 from app.live.hub import EventHub
+from app.live.presence import REFRESH_SECONDS as PRESENCE_REFRESH_SECONDS
+from app.live.presence import PresenceBook
 from app.live.router import router as live_router
 from app.merging.router import router as merging_router
 from app.middleware import GuardMiddleware, header
@@ -113,6 +118,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
         hub = EventHub(url, engine, settings.live_poll_interval_seconds)
         app.state.hub = hub
         await hub.start()
+        app.state.presence = PresenceBook(app.state.sessionmaker)
         credentials = asyncio.create_task(
             app.state.token_cache.listen(asyncpg_connect_args(url)), name="credentials-listener"
         )
@@ -125,6 +131,14 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
         maker = app.state.sessionmaker
         chores = [
             asyncio.create_task(keep_sampling(app), name="metrics-sampler"),
+            asyncio.create_task(
+                every(
+                    PRESENCE_REFRESH_SECONDS,
+                    app.state.presence.refresh,
+                    "refreshing the staff on the live channel",
+                ),
+                name="live-presence",
+            ),
             asyncio.create_task(
                 every(
                     settings.idempotency_purge_interval_seconds,
@@ -211,7 +225,8 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.add_exception_handler(IdempotentReplay, replay_response)
     app.add_exception_handler(_NotModified, not_modified)
     app.state.attachment_store = store_from_settings(settings)
-    app.state.email_intake = email_intake(settings, app.state.attachment_store)
+    app.state.intakes = intakes(settings, app.state.attachment_store)
+    app.state.email_intake = app.state.intakes["email"]
     app.add_middleware(
         GuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -235,6 +250,9 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.include_router(webhooks_router, prefix=API_PREFIX)
     app.include_router(feedback_router, prefix=API_PREFIX)
     app.include_router(inbound_router, prefix=API_PREFIX)
+    app.include_router(inbound_channels_router, prefix=API_PREFIX)
+    app.include_router(calls_router, prefix=API_PREFIX)
+    app.include_router(chats_router, prefix=API_PREFIX)
     app.include_router(mailboxes_router, prefix=API_PREFIX)
     app.include_router(identities_router, prefix=API_PREFIX)
     app.include_router(merging_router, prefix=API_PREFIX)

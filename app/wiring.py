@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.chats import reactions as chats
+from app.chats import transcript as chat_transcript
 from app.config import Settings
 from app.continuity import reactions as continuity
 from app.continuity import wording as continuity_wording
@@ -17,6 +19,7 @@ from app.events.kinds import EventKind
 from app.events.reactions import Reactions, bind
 from app.feedback import complaints, invitations
 from app.feedback.setup import configure as configure_feedback
+from app.inbound import replies as channel_replies
 from app.merging import notices as merge_notices
 from app.merging import reactions as merging
 from app.notifications import reactions as notifications
@@ -40,7 +43,10 @@ def reactions() -> Reactions:
         .on({EventKind.STATUS_CHANGED}, invitations.invite_on_resolution)
         .on({EventKind.STATUS_CHANGED}, problems.resolve_incidents)  # a problem's, with it
         .on({EventKind.STATUS_CHANGED}, merging.tell_merged_requesters_of_resolution)
+        .on({EventKind.STATUS_CHANGED}, chats.mail_transcripts)  # a chat ended, if asked
         .on({EventKind.TICKET_MERGED}, merging.tell_requesters_where_merged)
+        # A public reply on a connector's conversation goes back out through its webhook.
+        .on({EventKind.MESSAGE_CREATED}, channel_replies.send_replies)
         # Last, once nothing more is recorded: who hears what, into the outbox.
         .on_settled(notifications.write_outbox)
     )
@@ -62,3 +68,4 @@ def configure(settings: Settings) -> None:
     continuity_wording.register()
     merge_notices.register()  # where a merged request lives now
     configure_sign_in(settings)  # sign-in links: their settings and email
+    chat_transcript.register()  # a chat's transcript, at its end or when it goes to email

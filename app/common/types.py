@@ -7,6 +7,7 @@ here, at the edge, with a 422 that says why, instead of failing deep in the driv
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated
 from zoneinfo import available_timezones
 
@@ -71,3 +72,15 @@ def _rfc3339_text(value: object) -> object:
 
 
 QueryDatetime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+
+
+def _rfc3339_only(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 date-time string such as 2026-03-01T09:00:00Z")
+    return _rfc3339_text(value)
+
+
+# In a JSON body too, a date-time is an RFC 3339 string with its offset, never a number.
+BodyDatetime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]

@@ -131,8 +131,8 @@ async def _follow_up_status(
 
 
 def _default_channel(author: User, ticket: Ticket) -> Channel:
-    if author.role is Role.INTEGRATION:
-        return ticket.channel
+    if author.role is Role.INTEGRATION or ticket.channel is Channel.CHAT:
+        return ticket.channel  # a chat's messages, both ways, are chat
     return Channel.WEB
 
 

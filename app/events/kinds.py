@@ -25,6 +25,11 @@ class EventKind(StrEnum):
     TICKET_LINKED = "ticket.linked"  # on both: an incident and its problem
     TICKET_UNLINKED = "ticket.unlinked"
     REQUESTER_CHANGED = "ticket.requester_changed"  # customer records merged
+    # Channels in (app/inbound/sms.py): the requester texted STOP or START; internal.
+    SMS_CONSENT_CHANGED = "sms.consent_changed"
+    # A phone call staff logged on the ticket (app/calls); public, its recording and
+    # note hidden from the requester.
+    CALL_LOGGED = "call.logged"
 
 
 # Event data that says nobody is to be told about the event (an automatic answer
@@ -39,4 +44,6 @@ HIDDEN_FROM_REQUESTERS: dict[str, frozenset[str]] = {
     EventKind.OWNER_CHANGED: frozenset({"note", "absence"}),
     # Why staff merged two tickets is written for staff.
     EventKind.TICKET_MERGED: frozenset({"note"}),
+    # A call's recording and the agent's note about it are for staff.
+    EventKind.CALL_LOGGED: frozenset({"recording_url", "note"}),
 }

@@ -1,8 +1,8 @@
 """Who sent a message: a user, by one of their identities.
 
-For now a person's one identity is the email address on their user; the identities
-of other channels (phone numbers, social handles) extend `find_sender` and
-`customer_for`, and nothing else in intake changes.
+An email sender is known by the address on their user; a phone number or a handle
+(with its source) by the identities app/identities keeps, and a stranger on those
+channels becomes a customer holding that identity.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import re
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.identities.normalise import IdentityRef
+from app.identities.service import find_or_create_customer, find_person
 from app.inbound.intake import Refused, SenderIdentity
-from app.models import User
+from app.models import IdentityKind, User
 from app.tickets.filing import customer_by_email
 from app.tickets.schemas import RequesterIn
 
@@ -25,7 +27,7 @@ async def find_sender(session: AsyncSession, identity: SenderIdentity) -> User |
     """The user this identity belongs to, or None for someone the desk does not know."""
     if identity.kind == EMAIL:
         return await session.scalar(select(User).where(User.email == identity.value.lower()))
-    return None
+    return await find_person(session, _ref(identity))
 
 
 async def find_people(session: AsyncSession, identities: list[SenderIdentity]) -> list[User]:
@@ -39,7 +41,8 @@ async def find_people(session: AsyncSession, identities: list[SenderIdentity]) -
 async def customer_for(session: AsyncSession, identity: SenderIdentity) -> User:
     """The sender as a user, made a customer when the desk does not know them yet."""
     if identity.kind != EMAIL:
-        raise Refused("unknown_identity", f"no way yet to know a sender by {identity.kind}")
+        found = await find_or_create_customer(session, _ref(identity), name=_name(identity))
+        return found.user
     address = identity.value.strip().lower()
     if not _ADDRESS.match(address):
         raise Refused("bad_sender", f"the sender address {address[:200]!r} is not usable")
@@ -52,3 +55,12 @@ async def customer_for(session: AsyncSession, identity: SenderIdentity) -> User:
 def _name(identity: SenderIdentity) -> str | None:
     name = " ".join(identity.name.split())[:200]
     return name or None
+
+
+def _ref(identity: SenderIdentity) -> IdentityRef:
+    """The identity as the channel normalised it (its adapter did, before intake)."""
+    try:
+        kind = IdentityKind(identity.kind)
+    except ValueError:
+        raise Refused("unknown_identity", f"no way to know a sender by {identity.kind}") from None
+    return IdentityRef(kind, identity.value, identity.source)

@@ -24,12 +24,13 @@ class Sent(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SenderIdentity:
-    """One way to reach a person: `kind` "email" (value lower case) for now; phone
-    numbers and social handles join with their channels."""
+    """One way to reach a person: `kind` "email" (value lower case), "phone" (E.164) or
+    "handle" (with its `source`, the network it lives on)."""
 
     kind: str
     value: str
     name: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)

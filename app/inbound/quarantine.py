@@ -3,13 +3,13 @@ to retry (after a fix, or to let a rate-limited storm in) or delete."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attachments.records import still_referenced
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.inbound.pipeline import Intake, IntakeResult
 from app.inbound.schemas import QuarantinedOut
 from app.models import InboundMessage, IntakeOutcome
@@ -43,8 +43,14 @@ async def get_quarantined(
     return row
 
 
-async def retry(session: AsyncSession, intake: Intake, inbound_id: int) -> IntakeResult:
+async def retry(
+    session: AsyncSession, intakes: Mapping[str, Intake], inbound_id: int
+) -> IntakeResult:
+    """Record it again, through the intake of its channel."""
     row = await get_quarantined(session, inbound_id, for_update=True)
+    intake = intakes.get(row.channel)
+    if intake is None:
+        raise Conflict(f"No intake for the {row.channel} channel is set up here.")
     return await intake.retry(session, row)
 
 

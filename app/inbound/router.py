@@ -93,11 +93,11 @@ async def take_in_email(
             result = await intake.keep_oversized(
                 session, _rest(chunks, stream), Arrival(b"", via="http"), limit
             )
-            return _answer(result)
+            return answer(result)
     raw = b"".join(chunks)
     chunks.clear()
     result = await intake.take_in(session, Arrival(raw, via="http"))
-    return _answer(result)
+    return answer(result)
 
 
 async def _rest(read: list[bytes], stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -108,7 +108,7 @@ async def _rest(read: list[bytes], stream: AsyncIterator[bytes]) -> AsyncIterato
         yield chunk
 
 
-def _answer(result: IntakeResult) -> JSONResponse:
+def answer(result: IntakeResult) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if result.repeated else {}
     # Counted once the response is on its way: the request's commit came before it.
     counted = BackgroundTask(count_intake, result.outcome.value, repeated=result.repeated)
@@ -179,7 +179,7 @@ async def retry_quarantined(
 ) -> IntakeOut:
     """Record it again (no sender rate limit this time): the answer is the new outcome,
     which may be quarantined again, with the reason."""
-    result = await quarantine.retry(session, request.app.state.email_intake, inbound_id)
+    result = await quarantine.retry(session, request.app.state.intakes, inbound_id)
     return intake_out(result)
 
 

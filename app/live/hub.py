@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 EVENTS_CHANNEL = "ticket_events"
 PRESENCE_CHANNEL = "helpdesk_presence"
 AUTH_CHANNEL = "helpdesk_auth"
+# Frames for one user's connections, wherever they are served: {"user_id", "frame"}
+# (a screen pop for the agent answering a call, app/calls).
+USER_FRAMES_CHANNEL = "helpdesk_user_frames"
 HUB_APPLICATION_NAME = "helpdesk-event-hub"
 
 TopicKey = tuple[str, int | None]
@@ -101,6 +104,7 @@ class EventHub:
         await listener.add_listener(EVENTS_CHANNEL, self._on_event_notice)
         await listener.add_listener(PRESENCE_CHANNEL, self._on_presence_notice)
         await listener.add_listener(AUTH_CHANNEL, self._on_auth_notice)
+        await listener.add_listener(USER_FRAMES_CHANNEL, self._on_user_frame)
         listener.add_termination_listener(lambda _connection: self._wake.set())
         if self._snapshot is None:
             # Live from now: what committed before the hub started is history (REST, replay).
@@ -221,10 +225,11 @@ class EventHub:
     # -- presence and auth -------------------------------------------------------
 
     async def announce_presence(
-        self, connection: LiveConnection, ticket_id: int, state: str
+        self, connection: LiveConnection, ticket_id: int, state: str, *, chat: bool = False
     ) -> None:
         payload = {
             "ticket_id": ticket_id,
+            "chat": chat,
             "user": {"id": connection.user_id, "name": connection.viewer.name},
             "state": state,
             "expires_at": datetime.fromtimestamp(time.time() + 60, UTC).isoformat(),
@@ -250,10 +255,14 @@ class EventHub:
             "state": notice.get("state"),
             "expires_at": notice.get("expires_at"),
         }
+        # In a chat the customer sees staff typing (and staff the customer); otherwise
+        # presence is for colleagues, never customers. Never back to its sender.
+        to_customers = bool(notice.get("chat")) and frame["state"] in ("typing", "left")
         # A copy: a send that overflows a slow client's outbox detaches it right away.
         for connection in list(self._by_topic.get(("ticket", ticket_id), ())):
-            # Presence is for colleagues: never to customers, never back to its sender.
-            if connection.staff and connection.id != notice.get("connection"):
+            if connection.id == notice.get("connection"):
+                continue
+            if connection.staff or to_customers:
                 connection.send(frame)
 
     def _on_auth_notice(self, _c: object, _pid: int, _channel: str, payload: str) -> None:
@@ -266,6 +275,18 @@ class EventHub:
                 notice.get("user_id") == connection.user_id
             ):
                 connection.close(CLOSE_UNAUTHORIZED)
+
+    def _on_user_frame(self, _c: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            notice: dict[str, Any] = json.loads(payload)
+            user_id, frame = int(notice["user_id"]), notice["frame"]
+        except (ValueError, KeyError, TypeError):
+            return
+        if not isinstance(frame, dict):
+            return
+        for connection in list(self._connections.values()):
+            if connection.user_id == user_id:
+                connection.send(frame)
 
     def _on_event_notice(self, _c: object, _pid: int, _channel: str, _payload: str) -> None:
         self._wake.set()

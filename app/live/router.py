@@ -26,8 +26,9 @@ from app.events.visibility import ticket_clause
 from app.live import feed
 from app.live.connection import CLOSE_UNAUTHORIZED, LiveConnection
 from app.live.hub import EventHub
+from app.live.presence import PresenceBook
 from app.live.topics import Topic, TopicError, Viewer, parse_topic
-from app.models import ApiToken, Ticket, User
+from app.models import ApiToken, Channel, Ticket, User
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_INTERNAL_ERROR = 1011
 MAX_FRAME_CHARS = 16_384
 PRESENCE_STATES = frozenset({"viewing", "typing", "left"})
+CHAT_STATES = frozenset({"typing", "left"})
 
 
 def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
@@ -65,16 +67,25 @@ async def live(websocket: WebSocket) -> None:
         websocket, viewer, token_id, token_expires_at, settings.live_queue_size, hub.detach
     )
     hub.attach(connection)
-    connection.send(
-        {"type": "ready", "user": {"id": viewer.id, "name": viewer.name, "role": viewer.role.value}}
-    )
+    presence: PresenceBook = websocket.app.state.presence
     try:
+        if viewer.staff:
+            # Staff here are what chat availability counts, from any process; counted
+            # before they are told they are ready.
+            await presence.arrive(connection.id, viewer.id)
+        connection.send(
+            {
+                "type": "ready",
+                "user": {"id": viewer.id, "name": viewer.name, "role": viewer.role.value},
+            }
+        )
         await _Session(connection, hub, settings, websocket).receive_loop()
     except Exception:
         logger.exception("live connection %s failed", connection.id)
         connection.close(CLOSE_INTERNAL_ERROR)
     finally:
         hub.detach(connection)
+        await presence.leave(connection.id)
         for ticket_id in list(connection.presence_tickets):
             with contextlib.suppress(Exception):
                 await hub.announce_presence(connection, ticket_id, "left")
@@ -269,9 +280,6 @@ class _Session:
             connection.end_replay()
 
     async def presence(self, frame: dict[str, Any]) -> None:
-        if not self.viewer.staff:
-            self.error("presence is for agents")
-            return
         ticket_id, state = frame.get("ticket_id"), frame.get("state")
         if not isinstance(ticket_id, int) or isinstance(ticket_id, bool) or ticket_id < 1:
             self.error("presence needs ticket_id: a ticket id")
@@ -279,10 +287,28 @@ class _Session:
         if state not in PRESENCE_STATES:
             self.error("presence state is viewing, typing or left")
             return
-        if not await self._may_see_ticket(ticket_id):
+        channel = await self._visible_channel(ticket_id)
+        if channel is None:
             self.error(f"ticket:{ticket_id}: no such ticket")
             return
-        await self.hub.announce_presence(self.connection, ticket_id, str(state))
+        chat = channel is Channel.CHAT
+        # In a chat both sides see the other typing; elsewhere presence is for colleagues.
+        if not self.viewer.staff and not (chat and state in CHAT_STATES):
+            self.error("presence is for agents (customers: typing or left, in a chat)")
+            return
+        await self.hub.announce_presence(self.connection, ticket_id, str(state), chat=chat)
+
+    async def _visible_channel(self, ticket_id: int) -> Channel | None:
+        if ticket_id > 2**63 - 1:
+            return None
+        sessionmaker = self.websocket.app.state.sessionmaker
+        async with sessionmaker() as session:
+            channel: Channel | None = await session.scalar(
+                select(Ticket.channel).where(
+                    Ticket.id == ticket_id, ticket_clause(self.viewer.as_user())
+                )
+            )
+        return channel
 
     async def _may_see_ticket(self, ticket_id: int | None) -> bool:
         if ticket_id is None or ticket_id > 2**63 - 1:

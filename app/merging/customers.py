@@ -24,6 +24,8 @@ from app.events.records import NewEvent, person
 from app.merging.schemas import CustomerMergeOut
 from app.models import (
     ApiToken,
+    ChannelThread,
+    Chat,
     CustomerMerge,
     DeliveryStatus,
     Feedback,
@@ -178,6 +180,15 @@ async def _move_rows(session: AsyncSession, merged_id: int, survivor_id: int) ->
     )
     await session.execute(
         update(Feedback).where(Feedback.author_id == merged_id).values(author_id=survivor_id)
+    )
+    # Their conversations on other channels (a social thread, an SMS number) and chats.
+    await session.execute(
+        update(ChannelThread)
+        .where(ChannelThread.customer_id == merged_id)
+        .values(customer_id=survivor_id)
+    )
+    await session.execute(
+        update(Chat).where(Chat.customer_id == merged_id).values(customer_id=survivor_id)
     )
     # News not yet sent reaches the person at their surviving record.
     await session.execute(

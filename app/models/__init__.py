@@ -1,6 +1,8 @@
 """Every ORM model, one module per aggregate. Importing this package registers them all."""
 
 from app.models.base import Base
+from app.models.channel_thread import ChannelThread
+from app.models.chat import PRESENCE_FRESH_SECONDS, Chat, LivePresence
 from app.models.continuity import (
     Absence,
     AbsenceReason,
@@ -55,6 +57,7 @@ from app.models.user import STAFF_ROLES, ApiToken, Role, User
 
 __all__ = [
     "NO_EMAIL_DOMAIN",
+    "PRESENCE_FRESH_SECONDS",
     "STAFF_ROLES",
     "Absence",
     "AbsenceReason",
@@ -64,6 +67,8 @@ __all__ = [
     "Attachment",
     "Base",
     "Channel",
+    "ChannelThread",
+    "Chat",
     "CustomerMerge",
     "DeliveryChannel",
     "DeliveryStatus",
@@ -80,6 +85,7 @@ __all__ = [
     "IntakeOutcome",
     "Level",
     "LinkRelation",
+    "LivePresence",
     "Mailbox",
     "MailboxAuth",
     "MailboxSecurity",

@@ -94,6 +94,10 @@ class NotificationDelivery(Base):
     # Email: a bounce came back for this message after it was handed over.
     bounced_at: Mapped[datetime | None]
     bounce_reason: Mapped[str | None] = mapped_column(String(500))
+    # SMS: the provider's id of the message and its latest status (queued, sent,
+    # delivered, undelivered, failed), from its delivery-status callbacks.
+    provider_ref: Mapped[str | None] = mapped_column(String(64))
+    provider_status: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[CreatedAt]
 
@@ -112,6 +116,11 @@ class WebhookEndpoint(Base):
     active: Mapped[bool] = mapped_column(server_default=text("true"))
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
     failing_since: Mapped[datetime | None]
+    # The integration whose connector this endpoint is: public replies on tickets that
+    # integration brought in (POST /inbound/messages) go out here as `channel.reply`.
+    integration_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     created_by_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="SET NULL")
     )

@@ -56,6 +56,9 @@ class User(Base):
     # Set when mail to this address bounced for good: the outbox stops emailing it.
     email_undeliverable_at: Mapped[datetime | None]
     email_undeliverable_reason: Mapped[str | None] = mapped_column(String(500))
+    # Set when they texted STOP (or a synonym) to the desk's number, cleared by START:
+    # the outbox sends them no SMS meanwhile.
+    sms_opted_out_at: Mapped[datetime | None]
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
 

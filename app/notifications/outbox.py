@@ -28,6 +28,7 @@ from sqlalchemy.types import BigInteger, DateTime, String
 from app.events.reactions import Slot
 from app.events.records import Recorded
 from app.models import (
+    Channel,
     DeliveryChannel,
     DeliveryStatus,
     NotificationDelivery,
@@ -246,7 +247,12 @@ async def _write_notices(
         user = recipients.get(notice.recipient_id)
         if user is None:
             continue
-        for channel in channels_for(notice, user, preferences):
+        texted_in = (
+            ticket is not None
+            and ticket.channel is Channel.SMS
+            and ticket.requester_id == notice.recipient_id
+        )
+        for channel in channels_for(notice, user, preferences, texted_in=texted_in):
             if ticket is None:
                 loose.append(_Delivery(None, user.id, channel, [], [entry]))
                 continue

@@ -47,6 +47,8 @@ def build_channels(
             auth_token=settings.sms_auth_token.get_secret_value(),
             sender=settings.sms_from or "",
             limit=settings.sms_max_chars,
+            status_callback=(settings.sms_webhook_base_url or settings.public_base_url).rstrip("/")
+            + SMS_STATUS_PATH,
         )
     else:
         sms = FileSmsBox(settings.mailbox_dir / "sms", settings.sms_max_chars)
@@ -55,6 +57,10 @@ def build_channels(
         DeliveryChannel.SMS: sms,
         DeliveryChannel.WEBHOOK: WebhookChannel(http, settings),
     }
+
+
+# Where app/inbound takes the provider's delivery-status callbacks (its router says so).
+SMS_STATUS_PATH = "/api/v1/inbound/sms/twilio/status"
 
 
 def configure_outbox(settings: Settings) -> None:

@@ -290,6 +290,13 @@ class DeliveryWorker:
                         error="the address is undeliverable (mail to it bounced)",
                         permanent=True,
                     )
+                elif _opted_out(outgoing):
+                    # They texted STOP after this was written: it must not go out.
+                    outcome = Outcome(
+                        delivered=False,
+                        error="the recipient opted out of SMS (STOP)",
+                        permanent=True,
+                    )
                 else:
                     if outgoing.files and self.mail_files is not None:
                         outgoing = await self.mail_files.loaded(outgoing)
@@ -440,6 +447,15 @@ def _undeliverable(outgoing: Outgoing) -> bool:
         outgoing.delivery.channel is DeliveryChannel.EMAIL
         and recipient is not None
         and recipient.email_undeliverable_at is not None
+    )
+
+
+def _opted_out(outgoing: Outgoing) -> bool:
+    recipient = outgoing.recipient
+    return (
+        outgoing.delivery.channel is DeliveryChannel.SMS
+        and recipient is not None
+        and recipient.sms_opted_out_at is not None
     )
 
 

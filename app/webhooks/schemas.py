@@ -39,7 +39,9 @@ Description = Annotated[
     StringConstraints(strip_whitespace=True, max_length=200),
     AfterValidator(reject_nul),
 ]
-SubscribedKind = EventKind | Literal["*"]
+# `channel.reply` is no timeline event: an endpoint of an integration (`integration_id`)
+# that wants only the replies to send out subscribes to it (app/inbound/replies.py).
+SubscribedKind = EventKind | Literal["*", "channel.reply"]
 EventKinds = Annotated[
     list[SubscribedKind],
     Field(
@@ -57,6 +59,16 @@ INTERNAL_DESCRIPTION = (
     "what agents write to each other."
 )
 IncludeInternal = Annotated[bool, Field(description=INTERNAL_DESCRIPTION)]
+IntegrationId = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=2**63 - 1,
+        description="The integration (a user with role integration) whose connector this "
+        "endpoint is: public replies on tickets it brought in through POST "
+        "/inbound/messages are POSTed here as `channel.reply`, whatever event_kinds says.",
+    ),
+]
 
 
 def _unique_kinds(kinds: list[SubscribedKind] | None) -> list[SubscribedKind] | None:
@@ -72,6 +84,7 @@ class WebhookCreate(_Input):
     event_kinds: EventKinds
     include_internal: IncludeInternal = False
     description: Description | None = None
+    integration_id: IntegrationId | None = None
 
     _dedupe = field_validator("event_kinds")(_unique_kinds)
 
@@ -85,6 +98,7 @@ class WebhookUpdate(_Input):
     include_internal: IncludeInternal | None = None
     description: Description | None = None
     active: bool | None = None
+    integration_id: IntegrationId | None = None
 
     _dedupe = field_validator("event_kinds")(_unique_kinds)
 
@@ -105,6 +119,7 @@ class WebhookOut(BaseModel):
     failing_since: datetime | None = Field(
         description="When the current run of failed deliveries began; null while healthy."
     )
+    integration_id: int | None = None
     created_by_id: int | None
     created_at: datetime
     updated_at: datetime

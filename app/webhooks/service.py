@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound, UnprocessableEntity
-from app.models import DeliveryStatus, NotificationDelivery, User, WebhookEndpoint
+from app.models import DeliveryStatus, NotificationDelivery, Role, User, WebhookEndpoint
 from app.notifications.channels.targets import TargetError, TargetPolicy, vet_target
 from app.notifications.service import send_again
 from app.webhooks.schemas import NOT_NULLABLE_FIELDS, WebhookCreate, WebhookUpdate
@@ -43,6 +43,8 @@ async def create_webhook(
     session: AsyncSession, admin: User, data: WebhookCreate, policy: TargetPolicy
 ) -> WebhookEndpoint:
     await _check_target(data.url, policy)
+    if data.integration_id is not None:
+        await _check_integration(session, data.integration_id)
     now = datetime.now(UTC)
     endpoint = WebhookEndpoint(
         url=data.url,
@@ -50,6 +52,7 @@ async def create_webhook(
         secret=new_secret(),
         event_kinds=[str(kind) for kind in data.event_kinds],
         include_internal=data.include_internal,
+        integration_id=data.integration_id,
         active=True,
         created_by_id=admin.id,
         created_at=now,
@@ -98,6 +101,10 @@ async def update_webhook(
         endpoint.include_internal = changes["include_internal"]
     if "description" in changes:
         endpoint.description = changes["description"]
+    if "integration_id" in changes:
+        if changes["integration_id"] is not None:
+            await _check_integration(session, changes["integration_id"])
+        endpoint.integration_id = changes["integration_id"]
     if changes.get("active") is True and not endpoint.active:
         endpoint.active = True
         endpoint.disabled_reason = None
@@ -108,6 +115,12 @@ async def update_webhook(
     endpoint.updated_at = datetime.now(UTC)
     await session.flush()
     return endpoint
+
+
+async def _check_integration(session: AsyncSession, user_id: int) -> None:
+    user = await session.get(User, user_id)
+    if user is None or user.role is not Role.INTEGRATION:
+        raise UnprocessableEntity(f"User {user_id} is not an integration.")
 
 
 async def delete_webhook(session: AsyncSession, webhook_id: int) -> None:

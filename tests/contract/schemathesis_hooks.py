@@ -1,11 +1,15 @@
 """schemathesis hooks: how a generated body is sent where schemathesis has no serializer
-of its own (a raw mail for POST /inbound/email)."""
+of its own (a raw mail for POST /inbound/email), and the provider's signature on the
+SMS webhooks."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import schemathesis
+
+from app.inbound.twilio import signature
 
 
 @schemathesis.serializer("message/rfc822")
@@ -14,3 +18,30 @@ def raw_mail(ctx: Any, value: Any) -> bytes:
     if isinstance(value, bytes):
         return value
     return str(value).encode("utf-8", "surrogateescape")
+
+
+# The SMS provider webhooks only take requests signed as the provider signs them; the
+# served service is given this auth token and public address, and the fuzzer signs what
+# it sends with them (the very requests it sends, so a case it mangles fails, as it
+# should).
+SMS_AUTH_TOKEN = "contract-sms-auth-token"
+SMS_WEBHOOK_BASE_URL = "https://sms.contract.example"
+_SIGNED_PATHS = ("/api/v1/inbound/sms/twilio", "/api/v1/inbound/sms/twilio/status")
+
+
+@schemathesis.hook
+def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
+    path = case.formatted_path if hasattr(case, "formatted_path") else case.path
+    if path not in _SIGNED_PATHS or case.method.upper() != "POST":
+        return
+    body = case.body
+    if not isinstance(body, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in body.items()
+    ):
+        return
+    query = urlencode(case.query or {}, doseq=True)
+    url = SMS_WEBHOOK_BASE_URL + path + (f"?{query}" if query else "")
+    case.headers = {
+        **(case.headers or {}),
+        "X-Twilio-Signature": signature(SMS_AUTH_TOKEN, url, body.items()),
+    }

@@ -16,6 +16,7 @@ from app.auth.tokens import hash_token, mint_token
 from app.db import asyncpg_connect_args
 from app.migrations import upgrade_to_head
 from tests import database
+from tests.contract.schemathesis_hooks import SMS_AUTH_TOKEN, SMS_WEBHOOK_BASE_URL
 from tests.service_process import serving
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -39,6 +40,8 @@ async def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
             "HELPDESK_CONTINUITY_SCHEDULER": "false",
             "HELPDESK_SLA_WATCHER": "false",
             "HELPDESK_LOG_LEVEL": "warning",
+            "HELPDESK_SMS_AUTH_TOKEN": SMS_AUTH_TOKEN,
+            "HELPDESK_SMS_WEBHOOK_BASE_URL": SMS_WEBHOOK_BASE_URL,
         }
         async with serving(env, tmp_path / "serve.log") as base_url:
             output, code = await _schemathesis(base_url, token, tmp_path)

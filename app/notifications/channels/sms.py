@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -31,8 +32,12 @@ class TwilioChannel:
         auth_token: str,
         sender: str,
         limit: int,
+        status_callback: str | None = None,
     ) -> None:
         self.client = client
+        # Where the provider reports what became of each message (delivered, failed...):
+        # the delivery's key rides in the query string, which the provider signs.
+        self.status_callback = status_callback
         self.url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self.auth = (account_sid, auth_token)
         self.sender = sender
@@ -48,11 +53,7 @@ class TwilioChannel:
             response = await self.client.post(
                 self.url,
                 auth=self.auth,
-                data={
-                    "To": outgoing.recipient.phone,
-                    "From": self.sender,
-                    "Body": sms_text(outgoing, self.limit),
-                },
+                data=self._form(outgoing, outgoing.recipient.phone),
                 # Twilio recognises retries of the same request by this header.
                 headers={"I-Twilio-Idempotency-Token": outgoing.delivery.idempotency_key},
             )
@@ -67,6 +68,13 @@ class TwilioChannel:
             error=response.text[:500],
             permanent=permanent,
         )
+
+    def _form(self, outgoing: Outgoing, to: str) -> dict[str, str]:
+        form = {"To": to, "From": self.sender, "Body": sms_text(outgoing, self.limit)}
+        if self.status_callback:
+            key = quote(outgoing.delivery.idempotency_key, safe="")
+            form["StatusCallback"] = f"{self.status_callback}?delivery={key}"
+        return form
 
 
 class FileSmsBox:
