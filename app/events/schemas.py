@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.events.kinds import HIDDEN_FROM_REQUESTERS
+from app.events.audience import audience_of, project_data
 from app.events.summaries import summarize
 from app.models import Role, TicketEvent, User, Visibility
 
@@ -36,10 +36,8 @@ class LastAction(BaseModel):
 
 
 def present_event(event: TicketEvent, actor: User | None, viewer: User) -> EventOut:
-    data = event.data
-    if not viewer.role.is_staff:
-        hidden = HIDDEN_FROM_REQUESTERS.get(event.kind, frozenset())
-        data = {key: value for key, value in data.items() if key not in hidden}
+    # The list query shows a non-staff viewer public events only; the projection agrees.
+    data = project_data(event.kind, event.visibility.value, event.data, audience_of(viewer)) or {}
     return EventOut(
         id=event.id,
         ticket_id=event.ticket_id,

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import BigInteger, DateTime, String
 
+from app.events.audience import Audience, project_data
 from app.events.reactions import Slot
 from app.events.records import Recorded
 from app.models import (
@@ -201,12 +202,15 @@ async def _situations(
 
 
 def _notice_payload(event: TicketEvent, actor: User | None, notice: Notice) -> dict[str, Any]:
+    # The requester's mail and SMS are worded from the public projection only, so what
+    # is stored for them (and could be rendered) holds nothing staff-only.
+    audience = Audience.PUBLIC if notice.part is Part.REQUESTER else Audience.STAFF
     return {
         "event_id": event.id,
         "kind": event.kind,
         "part": notice.part.value,
         "topic": notice.topic.value,
-        "data": event.data,
+        "data": project_data(event.kind, event.visibility.value, event.data, audience) or {},
         "actor": None
         if actor is None
         else {"id": actor.id, "name": actor.name, "role": actor.role.value},
@@ -408,8 +412,11 @@ async def _enqueue_webhooks(
         for endpoint_id, endpoint_kinds, include_internal in endpoints:
             if event.kind not in endpoint_kinds and "*" not in endpoint_kinds:
                 continue
-            # Internal words leave the desk only for an integration trusted with them.
-            if event.visibility is not Visibility.PUBLIC and not include_internal:
+            # Internal words leave the desk only for an integration trusted with them; any
+            # other gets the customer's view of the event (app/events/audience.py).
+            audience = Audience.STAFF if include_internal else Audience.PUBLIC
+            data = project_data(event.kind, event.visibility.value, event.data, audience)
+            if data is None:
                 continue
             rows.append(
                 {
@@ -432,7 +439,7 @@ async def _enqueue_webhooks(
                             "actor": None
                             if actor is None
                             else {"id": actor.id, "name": actor.name, "role": actor.role.value},
-                            "data": event.data,
+                            "data": data,
                             "ticket_version": event.ticket_version,
                             "created_at": event.created_at.isoformat()
                             if event.created_at

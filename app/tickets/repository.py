@@ -23,6 +23,7 @@ from sqlalchemy import (
     Row,
     Select,
     bindparam,
+    false,
     func,
     or_,
     select,
@@ -35,11 +36,13 @@ from sqlalchemy.orm import aliased
 
 from app.common.pagination import decode_cursor, encode_cursor
 from app.errors import BadRequest
+from app.events.audience import Audience, audience_of, customer_sees, public_data
 from app.events.position import SNAPSHOT_XMIN, position_at
 from app.events.schemas import LastAction, OwnerChange
 from app.events.summaries import summarize
 from app.events.visibility import sees_internal, ticket_clause
 from app.models import Role, Team, Ticket, TicketEvent, User
+from app.tickets.customer_view import narrowed
 from app.tickets.filing import Filed
 from app.tickets.lifecycle import breached_at
 from app.tickets.schemas import PersonRef, RequesterRef, SlaOut, TicketFilters, TicketOut
@@ -148,11 +151,17 @@ def _build_details(viewer: User) -> Select[Any]:
     )
 
 
-def present(m: Mapping[Any, Any], now: datetime) -> TicketOut:
-    """The response for one ticket, from a details row (or the same keys from memory)."""
-    event_kind = m["event_kind"]
-    owner_event_kind = m["owner_event_kind"]
-    return TicketOut(
+def present(m: Mapping[Any, Any], now: datetime, audience: Audience = Audience.STAFF) -> TicketOut:
+    """The response for one ticket, from a details row (or the same keys from memory),
+    as `audience` sees it (app/events/audience.py)."""
+    event_kind, event_data = m["event_kind"], m["event_data"]
+    owner_event_kind, owner_event_data = m["owner_event_kind"], m["owner_event_data"]
+    public = audience is Audience.PUBLIC
+    if public:
+        event_data = None if event_kind is None else public_data(event_kind, event_data) or {}
+        if owner_event_kind is not None:
+            owner_event_data = public_data(owner_event_kind, owner_event_data) or {}
+    ticket = TicketOut(
         id=m["id"],
         subject=m["subject"],
         description=m["description"],
@@ -180,14 +189,14 @@ def present(m: Mapping[Any, Any], now: datetime) -> TicketOut:
         else LastAction(
             kind=event_kind,
             at=m["event_at"],
-            summary=summarize(event_kind, m["event_data"], m["actor_name"]),
+            summary=summarize(event_kind, event_data, m["actor_name"]),
         ),
         last_owner_change=None
         if owner_event_kind is None
         else OwnerChange(
-            reason=str(m["owner_event_data"].get("reason", "manual")),
+            reason=str(owner_event_data.get("reason", "manual")),
             at=m["owner_event_at"],
-            summary=summarize(owner_event_kind, m["owner_event_data"], None),
+            summary=summarize(owner_event_kind, owner_event_data, None),
         ),
         sla=SlaOut(
             first_response_due_at=m["first_response_due_at"],
@@ -203,6 +212,7 @@ def present(m: Mapping[Any, Any], now: datetime) -> TicketOut:
         merged_into=m["merged_into_id"],
         problem_id=m["problem_id"],
     )
+    return narrowed(ticket) if public else ticket
 
 
 def present_filed(filed: Filed) -> TicketOut:
@@ -226,7 +236,7 @@ def present_filed(filed: Filed) -> TicketOut:
         owner_event_data=None if owner_event is None else owner_event.data,
         owner_event_at=None if owner_event is None else owner_event.created_at,
     )
-    return present(row, ticket.updated_at)
+    return present(row, ticket.updated_at, audience_of(filed.actor))
 
 
 def _single_statement(session: AsyncSession) -> dict[str, Any]:
@@ -256,7 +266,8 @@ async def read_ticket_at(
     ).first()
     if row is None:
         return None, None
-    return present(row._mapping, datetime.now(UTC)), position_at(row._mapping["snapshot_xmin"])
+    ticket = present(row._mapping, datetime.now(UTC), audience_of(viewer))
+    return ticket, position_at(row._mapping["snapshot_xmin"])
 
 
 def _match(viewer: User, text: str, config: str, vectors: Any = Ticket) -> ColumnElement[bool]:
@@ -275,6 +286,12 @@ def _conditions(
 ) -> list[ColumnElement[bool]]:
     """Every filter except the full-text match, visibility and the keyset position."""
     where: list[ColumnElement[bool]] = [ticket_clause(viewer)]
+    if not sees_internal(viewer):
+        # A field the viewer sees as null matches no value: filtering by it must not tell
+        # its value ticket by ticket.
+        hidden = (("priority", filters.priority), ("tags", filters.tag))
+        if any(used and not customer_sees(name) for name, used in hidden):
+            where.append(false())
     if filters.status:
         where.append(Ticket.status.in_(filters.status))
     if filters.priority:
@@ -437,7 +454,8 @@ async def list_tickets(
         now = datetime.now(UTC)
         by_id = {row._mapping["id"]: row for row in rows}
         # A ticket of the page could only be missing if it was deleted in between.
-        items = [present(by_id[key[0]]._mapping, now) for key in keys if key[0] in by_id]
+        audience = audience_of(viewer)
+        items = [present(by_id[key[0]]._mapping, now, audience) for key in keys if key[0] in by_id]
     next_cursor = None
     if len(keys) == limit:
         last_id, last_updated_at = keys[-1]
