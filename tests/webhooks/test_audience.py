@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.continuity.scheduler import ContinuityScheduler
 from app.events.audience import SHAPES
 from app.events.kinds import EventKind
-from app.models import NotificationDelivery, Role
+from app.models import DeliveryStatus, NotificationDelivery, Role
 from app.notifications.worker import DeliveryWorker
 from tests.continuity.helpers import assign, away, days_from_now
 from tests.factories import Actors
@@ -172,3 +173,51 @@ async def test_the_customer_sees_none_of_the_desks_assessment(
     )
     assert staff["tags"] == ["refund-risk", STAFF_TAG]
     assert (staff["impact"], staff["priority"]) == ("high", "high")
+
+
+async def test_webhook_deliveries_are_an_admins_to_see_and_to_send_again(
+    hook_client: httpx.AsyncClient,
+    actors: Actors,
+    receiver: Receiver,
+    worker: DeliveryWorker,
+    sessionmaker: Maker,
+) -> None:
+    admin, supervisor, agent = await actors.admin(), await actors.supervisor(), await actors.agent()
+    customer = await actors.customer()
+    await create_webhook(hook_client, admin, receiver.url("/down"), ["ticket.created"])
+    ticket = expect(
+        await hook_client.post(
+            f"{API}/tickets",
+            json={"subject": "Help", "description": "d", "requester_id": customer.id},
+            headers=agent.headers,
+        ),
+        201,
+    )
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(NotificationDelivery).values(status=DeliveryStatus.DEAD, attempts=1)
+        )
+    url = f"{API}/tickets/{ticket['id']}/notifications"
+
+    def channels(page: dict[str, Any]) -> set[str]:
+        return {d["channel"] for d in page["items"]}
+
+    assert channels(expect(await hook_client.get(url, headers=admin.headers), 200)) == {
+        "email",
+        "webhook",
+    }
+    for staff in (agent, supervisor):
+        assert channels(expect(await hook_client.get(url, headers=staff.headers), 200)) == {"email"}
+    history = expect(await hook_client.get(url, headers=admin.headers), 200)["items"]
+    [hook_delivery] = [d for d in history if d["channel"] == "webhook"]
+    [mail] = [d for d in history if d["channel"] == "email"]
+
+    def retry(delivery_id: int, who: Any) -> Any:
+        return hook_client.post(f"{API}/notifications/{delivery_id}/retry", headers=who.headers)
+
+    refused = await retry(hook_delivery["id"], supervisor)
+    unknown = await retry(987_654, supervisor)
+    assert (refused.status_code, unknown.status_code) == (404, 404)
+    assert refused.json()["title"] == unknown.json()["title"]
+    assert (await retry(mail["id"], supervisor)).status_code == 200
+    assert (await retry(hook_delivery["id"], admin)).status_code == 200
