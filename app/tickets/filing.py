@@ -278,7 +278,6 @@ def checked_requester(actor: User, requester: User | None) -> User:
     return requester
 
 
-
 def _checked_team(team_id: int, team: Team | None) -> Team:
     if team is None:
         raise UnprocessableEntity(f"Team {team_id} does not exist.")
