@@ -239,7 +239,8 @@ CUSTOMER_SHOWABLE_FIELDS = frozenset({"tags", "impact", "priority", "sla_breache
 
 # The tickets columns whose change the customer sees: a trigger (migration
 # 2026-12-06_customer_audience) moves `customer_version` and `customer_updated_at` only
-# when one of them changes or a public event is recorded.
+# when one of them changes or a public event is recorded (last_public_event_id moves).
+# While an admin shows staff-only fields, customers get the staff version instead.
 CUSTOMER_VISIBLE_COLUMNS = (
     "subject",
     "description",
@@ -257,7 +258,6 @@ CUSTOMER_VISIBLE_COLUMNS = (
     "first_response_due_at",
     "resolution_due_at",
     "merged_into_id",
-    "last_public_event_id",
 )
 
 
@@ -269,6 +269,12 @@ class TicketAudience:
 
 def configure(customer_visible_fields: frozenset[str]) -> None:
     TicketAudience.shown = customer_visible_fields & CUSTOMER_SHOWABLE_FIELDS
+
+
+def customer_sees_only_public() -> bool:
+    """Whether customers see no staff-only field (the default): then their ETag and
+    updated_at are the customer's own (customer_version, customer_updated_at)."""
+    return not TicketAudience.shown
 
 
 def customer_sees(field_name: str) -> bool:

@@ -134,6 +134,11 @@ class Ticket(Base):
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[CreatedAt]
+    # The customer's version and time of last change: moved by a trigger (migration
+    # 2026-12-06_customer_audience) only when something a customer sees changes, so their
+    # ETag and updated_at say nothing of internal activity (app/events/audience.py).
+    customer_version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    customer_updated_at: Mapped[CreatedAt]
 
 
 class Message(Base):

@@ -95,6 +95,8 @@ async def create_ticket(
         version=1,
         created_at=now,
         updated_at=now,
+        customer_version=1,
+        customer_updated_at=now,
         # Set, not left to the database: the response is built from this object.
         owner_id=None,
         first_response_at=None,

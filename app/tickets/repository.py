@@ -36,7 +36,13 @@ from sqlalchemy.orm import aliased
 
 from app.common.pagination import decode_cursor, encode_cursor
 from app.errors import BadRequest
-from app.events.audience import Audience, audience_of, customer_sees, public_data
+from app.events.audience import (
+    Audience,
+    audience_of,
+    customer_sees,
+    customer_sees_only_public,
+    public_data,
+)
 from app.events.position import SNAPSHOT_XMIN, position_at
 from app.events.schemas import LastAction, OwnerChange
 from app.events.summaries import summarize
@@ -80,6 +86,8 @@ _TICKET_COLUMNS = (
     Ticket.version,
     Ticket.created_at,
     Ticket.updated_at,
+    Ticket.customer_version,
+    Ticket.customer_updated_at,
     Ticket.first_response_at,
     Ticket.resolved_at,
     Ticket.first_response_due_at,
@@ -157,6 +165,9 @@ def present(m: Mapping[Any, Any], now: datetime, audience: Audience = Audience.S
     event_kind, event_data = m["event_kind"], m["event_data"]
     owner_event_kind, owner_event_data = m["owner_event_kind"], m["owner_event_data"]
     public = audience is Audience.PUBLIC
+    # The customer's own version and time (moved only by what they see), unless an admin
+    # shows them staff-only fields, whose changes only the staff version follows.
+    own_clock = public and customer_sees_only_public()
     if public:
         event_data = None if event_kind is None else public_data(event_kind, event_data) or {}
         if owner_event_kind is not None:
@@ -179,9 +190,9 @@ def present(m: Mapping[Any, Any], now: datetime, audience: Audience = Audience.S
         team=None if m["team_id"] is None else PersonRef(id=m["team_id"], name=m["team_name"]),
         external_ref=m["external_ref"],
         follow_up_of=m["follow_up_of_id"],
-        version=m["version"],
+        version=m["customer_version"] if own_clock else m["version"],
         created_at=m["created_at"],
-        updated_at=m["updated_at"],
+        updated_at=m["customer_updated_at"] if own_clock else m["updated_at"],
         first_response_at=m["first_response_at"],
         resolved_at=m["resolved_at"],
         last_action=None
@@ -309,7 +320,9 @@ def _conditions(
     if filters.channel is not None:
         where.append(Ticket.channel == filters.channel)
     if filters.updated_since is not None:
-        where.append(Ticket.updated_at >= filters.updated_since)
+        # Customers filter on the time they are shown (moved only by what they see).
+        changed_at = Ticket.updated_at if sees_internal(viewer) else Ticket.customer_updated_at
+        where.append(changed_at >= filters.updated_since)
     if position is not None:
         where.append(tuple_(Ticket.updated_at, Ticket.id) < tuple_(*position))
     return where
