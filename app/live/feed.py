@@ -121,7 +121,12 @@ def to_live_event(row: asyncpg.Record | dict[str, Any]) -> LiveEvent:
     }
     # The one public projection (app/events/audience.py); a staff-only kind never reaches
     # a requester's frame (the feed sends them public events only).
-    requester_event = {**event, "data": public_data(row["kind"], data) or {}}
+    # The staff version would tell how much happened in between: not theirs to know.
+    requester_event = {
+        **event,
+        "data": public_data(row["kind"], data) or {},
+        "ticket_version": None,
+    }
     return LiveEvent(
         id=row["id"],
         ticket_id=row["ticket_id"],

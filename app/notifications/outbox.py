@@ -458,7 +458,7 @@ def webhook_payload(item: Recorded, *, include_internal: bool) -> dict[str, Any]
             if actor is None
             else {"id": actor.id, "name": actor.name, "role": actor.role.value},
             "data": data,
-            "ticket_version": event.ticket_version,
+            "ticket_version": event.ticket_version if include_internal else None,
             "created_at": event.created_at.isoformat() if event.created_at else None,
         },
     }

@@ -169,6 +169,7 @@ def test_rest_shows_a_customer_or_integration_the_allow_list_only(
     else:
         assert set(shown.data) == _allowed(kind)
     _no_secret(shown.model_dump(mode="json"))
+    assert shown.ticket_version is None  # the staff version counts hidden changes
     staff = present_event(_event(kind, data), _user(Role.AGENT), _user(Role.SUPERVISOR, 98))
     assert staff.data == data
 
@@ -219,6 +220,7 @@ def test_a_websocket_frame_for_a_requester_carries_the_allow_list_only(
     if not SHAPES[kind].internal_only:
         assert set(frame["data"]) == _allowed(kind)
     _no_secret(frame)
+    assert frame["ticket_version"] is None
     _no_secret(live.requester_ticket_json)
     assert json.loads(live.staff_json)["data"] == data
 
@@ -241,6 +243,7 @@ def test_a_webhook_without_include_internal_gets_the_allow_list_only(
         return
     assert payload is not None
     assert set(payload["event"]["data"]) == _allowed(kind)
+    assert payload["event"]["ticket_version"] is None
     _no_secret(payload)
     trusted = webhook_payload(_recorded(kind, data), include_internal=True)
     assert trusted is not None
@@ -300,6 +303,8 @@ def _details_row(event_kind: str, data: JSON) -> JSON:
         "version": 9,
         "created_at": NOW,
         "updated_at": NOW,
+        "customer_version": 4,
+        "customer_updated_at": NOW,
         "first_response_at": None,
         "resolved_at": None,
         "first_response_due_at": datetime(2026, 12, 6, 8, tzinfo=UTC),
@@ -330,9 +335,11 @@ def test_the_customers_ticket_shows_public_keys_only(drawn: tuple[EventKind, JSO
     shown = present(_details_row(kind, data), NOW, Audience.PUBLIC).model_dump(mode="json")
     assert {k for k, v in shown.items() if v is not None} <= PUBLIC_TICKET_KEYS
     assert shown["sla"]["breached"] is None
+    assert shown["version"] == 4  # the customer's own
     _no_secret(shown)
     staff = present(_details_row(kind, data), NOW, Audience.STAFF).model_dump(mode="json")
     assert staff["tags"] == ["angry-customer", "refund-risk"]
+    assert staff["version"] == 9
     assert staff["sla"]["breached"] is True
     assert (staff["impact"], staff["priority"], staff["problem_id"]) == ("high", "critical", 40)
 
