@@ -67,6 +67,13 @@ class Ticket(Base):
             text("updated_at DESC"),
             text("id DESC"),
         ),
+        # A customer's list is ordered by their own time of change (app/events/audience.py).
+        Index(
+            "ix_tickets_requester_customer_activity",
+            "requester_id",
+            text("customer_updated_at DESC"),
+            text("id DESC"),
+        ),
         Index("ix_tickets_tags", "tags", postgresql_using="gin"),
         Index("ix_tickets_search_public", "search_public", postgresql_using="gin"),
         Index("ix_tickets_search_internal", "search_internal", postgresql_using="gin"),

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from app.common.pagination import decode_cursor, encode_cursor
 from app.errors import BadRequest
@@ -319,16 +319,27 @@ def _conditions(
         where.append(Ticket.tags.contains([filters.tag]))
     if filters.channel is not None:
         where.append(Ticket.channel == filters.channel)
+    activity = activity_of(viewer)
     if filters.updated_since is not None:
-        # Customers filter on the time they are shown (moved only by what they see).
-        changed_at = Ticket.updated_at if sees_internal(viewer) else Ticket.customer_updated_at
-        where.append(changed_at >= filters.updated_since)
+        where.append(activity >= filters.updated_since)
     if position is not None:
-        where.append(tuple_(Ticket.updated_at, Ticket.id) < tuple_(*position))
+        where.append(tuple_(activity, Ticket.id) < tuple_(*position))
     return where
 
 
-_NEWEST_FIRST = (Ticket.updated_at.desc(), Ticket.id.desc())
+def activity_of(viewer: User) -> InstrumentedAttribute[datetime]:
+    """The time a viewer's lists are ordered and filtered by: the one they are shown as
+    `updated_at`. A customer's moves only with what they see (app/events/audience.py),
+    so an internal note does not bring their ticket to the top of their list."""
+    if sees_internal(viewer) or not customer_sees_only_public():
+        return Ticket.updated_at
+    return Ticket.customer_updated_at
+
+
+def _newest_first(activity: InstrumentedAttribute[datetime]) -> tuple[Any, Any]:
+    return activity.desc(), Ticket.id.desc()
+
+
 _Key = tuple[int, datetime]
 # The snapshot of the first statement a list runs, as a column of that statement: the
 # rows it returns (and any later statement's) reflect every transaction below it.
@@ -352,12 +363,15 @@ async def _keys(connection: AsyncConnection, query: Select[Any, Any]) -> _KeysWi
 
 
 async def _page_keys(
-    connection: AsyncConnection, where: list[ColumnElement[bool]], limit: int
+    connection: AsyncConnection,
+    where: list[ColumnElement[bool]],
+    limit: int,
+    activity: InstrumentedAttribute[datetime],
 ) -> _KeysWithXmin:
     query = (
-        select(Ticket.id, Ticket.updated_at)
+        select(Ticket.id, activity.label("updated_at"))
         .where(*where)
-        .order_by(*_NEWEST_FIRST)
+        .order_by(*_newest_first(activity))
         .limit(_literal_limit(limit))
     )
     return await _keys(connection, query)
@@ -371,6 +385,7 @@ async def _search_keys(
     config: str,
     limit: int,
 ) -> _KeysWithXmin:
+    activity = activity_of(viewer)
     """The page of a full-text search, in the order of a plain list.
 
     PostgreSQL cannot know how rare a word is (an order number, a surname, a typo), and
@@ -383,13 +398,13 @@ async def _search_keys(
     walked = (
         select(
             Ticket.id,
-            Ticket.updated_at,
+            activity.label("updated_at"),
             Ticket.search_public,
             Ticket.search_internal,
             Ticket.external_ref,
         )
         .where(*where)
-        .order_by(*_NEWEST_FIRST)
+        .order_by(*_newest_first(activity))
         .limit(_literal_limit(SEARCH_WALK_ROWS))
         .subquery("recent")
     )
@@ -411,7 +426,7 @@ async def _search_keys(
     await connection.execute(select(func.set_config("enable_seqscan", "off", True)))
     match = _match(viewer, text, config)
     matches = (
-        select(Ticket.id, Ticket.updated_at).where(*where, match).cte("matches")
+        select(Ticket.id, activity.label("updated_at")).where(*where, match).cte("matches")
     ).prefix_with("MATERIALIZED")
     capped = select(matches.c.id, matches.c.updated_at).limit(_literal_limit(SEARCH_SORT_CAP + 1))
     found = [(row[0], row[1]) for row in (await connection.execute(capped)).all()]
@@ -420,9 +435,9 @@ async def _search_keys(
         return found[:limit], xmin
 
     query = (
-        select(Ticket.id, Ticket.updated_at)
+        select(Ticket.id, activity.label("updated_at"))
         .where(*where, match)
-        .order_by(*_NEWEST_FIRST)
+        .order_by(*_newest_first(activity))
         .limit(_literal_limit(limit))
     )
     rows = (await connection.execute(query)).all()
@@ -457,7 +472,7 @@ async def list_tickets(
     if filters.q:
         keys, xmin = await _search_keys(connection, where, viewer, filters.q, search_config, limit)
     else:
-        keys, xmin = await _page_keys(connection, where, limit)
+        keys, xmin = await _page_keys(connection, where, limit, activity_of(viewer))
     events_position = position_at(xmin)
     items: list[TicketOut] = []
     if keys:

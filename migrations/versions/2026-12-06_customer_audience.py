@@ -59,6 +59,16 @@ def upgrade() -> None:
         ),
     )
     op.execute("UPDATE tickets SET customer_version = version, customer_updated_at = updated_at")
+    # A customer's list is ordered by the time they were shown, as staff lists by theirs.
+    op.create_index(
+        "ix_tickets_requester_customer_activity",
+        "tickets",
+        [
+            "requester_id",
+            sa.literal_column("customer_updated_at DESC"),
+            sa.literal_column("id DESC"),
+        ],
+    )
     changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in _VISIBLE)
     op.execute(
         """
@@ -94,5 +104,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER tickets_customer_version ON tickets")
     op.execute("DROP FUNCTION helpdesk_customer_version()")
+    op.drop_index("ix_tickets_requester_customer_activity", table_name="tickets")
     op.drop_column("tickets", "customer_updated_at")
     op.drop_column("tickets", "customer_version")
