@@ -354,3 +354,14 @@ def test_an_admin_may_show_customers_a_staff_only_field() -> None:
     assert shown.tags == ["angry-customer", "refund-risk"]
     assert shown.sla.breached is True
     assert (shown.impact, shown.priority, shown.problem_id) == (None, None, None)
+
+
+def test_the_setting_names_showable_fields_only() -> None:
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    chosen = Settings.model_validate({"customer_visible_fields": "tags, sla_breached"})
+    assert chosen.customer_visible_fields == ["tags", "sla_breached"]
+    with pytest.raises(ValidationError):
+        Settings.model_validate({"customer_visible_fields": "note"})
