@@ -366,6 +366,14 @@ class Settings(BaseSettings):
         description="The portal page a sign-in link opens, with {token} where the token goes; "
         "unset = HELPDESK_PUBLIC_BASE_URL/sign-in?token={token}.",
     )
+    # What customers see -----------------------------------------------------
+    customer_visible_fields: Annotated[
+        list[Literal["tags", "impact", "priority", "sla_breached", "problem_id"]], NoDecode
+    ] = Field(
+        default_factory=list,
+        description="Staff-only ticket fields customers (and integrations) are shown anyway "
+        "(comma separated); by default they see none of them (docs/visibility.md).",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     log_format: Literal["text", "json"] = Field(
         default="text", description="text: one readable line per record; json: one object."
@@ -397,6 +405,7 @@ class Settings(BaseSettings):
         "attachment_denied_types",
         "attachment_allowed_types",
         "inbound_addresses",
+        "customer_visible_fields",
         mode="before",
     )
     @classmethod

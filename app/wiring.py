@@ -15,6 +15,7 @@ from app.config import Settings
 from app.continuity import reactions as continuity
 from app.continuity import wording as continuity_wording
 from app.db import create_sessionmaker
+from app.events import audience
 from app.events.kinds import EventKind
 from app.events.reactions import Reactions, bind
 from app.feedback import complaints, invitations
@@ -64,6 +65,8 @@ def sessionmaker_for(
 def configure(settings: Settings) -> None:
     """The settings and notice wording of the outbox and of the domains that add notices."""
     configure_outbox(settings)
+    # Which staff-only ticket fields customers are shown (none unless an admin says).
+    audience.configure(frozenset(settings.customer_visible_fields))
     configure_feedback(settings)  # survey links and feedback wording in emails
     continuity_wording.register()
     merge_notices.register()  # where a merged request lives now

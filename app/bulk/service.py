@@ -49,7 +49,7 @@ async def _retag(
     session: AsyncSession, actor: User, ticket_id: int, tags: BulkTags, if_match: str | None
 ) -> None:
     ticket = await get_visible_ticket(session, actor, ticket_id, for_update=True)
-    check_if_match(if_match, ticket)
+    check_if_match(if_match, ticket, actor)
     if ticket.status is TicketStatus.CLOSED:
         raise Conflict(f"Ticket {ticket.id} is closed, and closed is final.")
     removed = set(tags.remove)

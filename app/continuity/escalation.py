@@ -33,7 +33,7 @@ async def escalate(
     if_match: str | None,
 ) -> Ticket:
     ticket = await get_visible_ticket(session, actor, ticket_id, for_update=True)
-    check_if_match(if_match, ticket)
+    check_if_match(if_match, ticket, actor)
     if ticket.status not in OPEN_WORK:
         raise Conflict(f"Ticket {ticket.id} is {ticket.status.value}; only open work escalates.")
     now = datetime.now(UTC)

@@ -37,13 +37,4 @@ class EventKind(StrEnum):
 QUIET = "quiet"
 
 
-# Data keys a requester never sees even on an event they may see: the note that goes
-# with a handover is written for the next agent, not for the customer; why someone is
-# away is their own business (the customer is told until when, in the summary).
-HIDDEN_FROM_REQUESTERS: dict[str, frozenset[str]] = {
-    EventKind.OWNER_CHANGED: frozenset({"note", "absence"}),
-    # Why staff merged two tickets is written for staff.
-    EventKind.TICKET_MERGED: frozenset({"note"}),
-    # A call's recording and the agent's note about it are for staff.
-    EventKind.CALL_LOGGED: frozenset({"recording_url", "note"}),
-}
+# What each audience sees of each kind (which data keys a customer may see): app/events/audience.py.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from app.events.kinds import HIDDEN_FROM_REQUESTERS
+from app.events.audience import Audience, audience_of, project_data
 from app.events.summaries import summarize
 from app.models import Role, TicketEvent, User, Visibility
 
@@ -25,7 +25,10 @@ class EventOut(BaseModel):
     visibility: Visibility
     actor: ActorOut | None
     data: dict[str, Any]
-    ticket_version: int
+    ticket_version: int | None = Field(
+        description="The ticket's (staff) version the event made; null to customers and "
+        "integrations, whose version moves only with what they see (docs/visibility.md)."
+    )
     created_at: datetime
 
 
@@ -36,10 +39,9 @@ class LastAction(BaseModel):
 
 
 def present_event(event: TicketEvent, actor: User | None, viewer: User) -> EventOut:
-    data = event.data
-    if not viewer.role.is_staff:
-        hidden = HIDDEN_FROM_REQUESTERS.get(event.kind, frozenset())
-        data = {key: value for key, value in data.items() if key not in hidden}
+    # The list query shows a non-staff viewer public events only; the projection agrees.
+    audience = audience_of(viewer)
+    data = project_data(event.kind, event.visibility.value, event.data, audience) or {}
     return EventOut(
         id=event.id,
         ticket_id=event.ticket_id,
@@ -47,7 +49,7 @@ def present_event(event: TicketEvent, actor: User | None, viewer: User) -> Event
         visibility=event.visibility,
         actor=None if actor is None else ActorOut(id=actor.id, name=actor.name, role=actor.role),
         data=data,
-        ticket_version=event.ticket_version,
+        ticket_version=event.ticket_version if audience is Audience.STAFF else None,
         created_at=event.created_at,
     )
 

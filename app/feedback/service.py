@@ -42,7 +42,7 @@ from app.models import (
     User,
     Visibility,
 )
-from app.tickets.filing import customer_by_email
+from app.tickets.filing import NOT_A_REQUESTER, customer_by_email
 from app.tickets.schemas import RequesterIn
 
 VOTABLE_KINDS = frozenset({FeedbackKind.SUGGESTION, FeedbackKind.IMPROVEMENT_REQUEST})
@@ -195,10 +195,10 @@ async def _customer_for(
         )
     else:
         return None
-    if customer is None or customer.role is not Role.CUSTOMER:
-        raise UnprocessableEntity(f"{customer_id or given.email} is not a customer.")
-    if not customer.active:
-        raise UnprocessableEntity(f"Customer {customer.id} is deactivated.")
+    # The same answer whoever the address belongs to (staff, an integration, nobody
+    # active): "X is not a customer" would tell who works at the desk.
+    if customer is None or customer.role is not Role.CUSTOMER or not customer.active:
+        raise UnprocessableEntity(NOT_A_REQUESTER)
     return customer
 
 

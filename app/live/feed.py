@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from app.events.kinds import HIDDEN_FROM_REQUESTERS
+from app.events.audience import event_is_public, public_data
 from app.events.summaries import summarize
 from app.live.topics import EventRouting
 
@@ -119,12 +119,18 @@ def to_live_event(row: asyncpg.Record | dict[str, Any]) -> LiveEvent:
         "ticket_version": row["ticket_version"],
         "created_at": created_at.isoformat(),
     }
-    hidden = HIDDEN_FROM_REQUESTERS.get(row["kind"], frozenset())
-    requester_event = {**event, "data": {k: v for k, v in data.items() if k not in hidden}}
+    # The one public projection (app/events/audience.py); a staff-only kind never reaches
+    # a requester's frame (the feed sends them public events only).
+    # The staff version would tell how much happened in between: not theirs to know.
+    requester_event = {
+        **event,
+        "data": public_data(row["kind"], data) or {},
+        "ticket_version": None,
+    }
     return LiveEvent(
         id=row["id"],
         ticket_id=row["ticket_id"],
-        public=row["visibility"] == "public",
+        public=event_is_public(row["kind"], row["visibility"]),
         routing=EventRouting(
             ticket_id=row["ticket_id"],
             team_id=row["team_id"],
@@ -134,15 +140,17 @@ def to_live_event(row: asyncpg.Record | dict[str, Any]) -> LiveEvent:
         ),
         staff_json=json.dumps(event, separators=(",", ":")),
         requester_json=json.dumps(requester_event, separators=(",", ":")),
-        staff_ticket_json=_ticket_view(row, "last"),
-        requester_ticket_json=_ticket_view(row, "public"),
+        staff_ticket_json=_ticket_view(row, "last", staff=True),
+        requester_ticket_json=_ticket_view(row, "public", staff=False),
     )
 
 
-def _ticket_view(row: asyncpg.Record | dict[str, Any], last: str) -> str:
+def _ticket_view(row: asyncpg.Record | dict[str, Any], last: str, *, staff: bool) -> str:
     action = None
     if row[f"{last}_kind"] is not None:
         data = json.loads(row[f"{last}_data"])
+        if not staff:
+            data = public_data(row[f"{last}_kind"], data) or {}
         action = {
             "kind": row[f"{last}_kind"],
             "at": row[f"{last}_at"].isoformat(),
@@ -151,6 +159,8 @@ def _ticket_view(row: asyncpg.Record | dict[str, Any], last: str) -> str:
     change = None
     if row["owner_event_data"] is not None:
         data = json.loads(row["owner_event_data"])
+        if not staff:
+            data = public_data("ticket.owner_changed", data) or {}
         change = {
             "reason": str(data.get("reason", "manual")),
             "at": row["owner_event_at"].isoformat(),

@@ -44,7 +44,7 @@ async def merge_tickets(
         raise UnprocessableEntity("A ticket cannot be merged into itself.", loc=("body", "into_id"))
     locked = await lock_visible_tickets(session, actor, [ticket_id, data.into_id])
     duplicate, primary = locked[ticket_id], locked[data.into_id]
-    check_if_match(if_match, duplicate)
+    check_if_match(if_match, duplicate, actor)
     if data.into_version is not None and data.into_version != primary.version:
         raise PreconditionFailed(
             f"Ticket {primary.id} has changed: it is at version {primary.version} "

@@ -67,6 +67,13 @@ class Ticket(Base):
             text("updated_at DESC"),
             text("id DESC"),
         ),
+        # A customer's list is ordered by their own time of change (app/events/audience.py).
+        Index(
+            "ix_tickets_requester_customer_activity",
+            "requester_id",
+            text("customer_updated_at DESC"),
+            text("id DESC"),
+        ),
         Index("ix_tickets_tags", "tags", postgresql_using="gin"),
         Index("ix_tickets_search_public", "search_public", postgresql_using="gin"),
         Index("ix_tickets_search_internal", "search_internal", postgresql_using="gin"),
@@ -134,6 +141,11 @@ class Ticket(Base):
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[CreatedAt]
+    # The customer's version and time of last change: moved by a trigger (migration
+    # 2026-12-06_customer_audience) only when something a customer sees changes, so their
+    # ETag and updated_at say nothing of internal activity (app/events/audience.py).
+    customer_version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    customer_updated_at: Mapped[CreatedAt]
 
 
 class Message(Base):

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import BigInteger, DateTime, String
 
+from app.events.audience import Audience, project_data
 from app.events.reactions import Slot
 from app.events.records import Recorded
 from app.models import (
@@ -138,7 +139,7 @@ async def enqueue(
             situation,
         )
         wanted += [
-            (n, item.ticket, event.id, _notice_payload(event, item.actor, n)) for n in notices
+            (n, item.ticket, event.id, notice_payload(event, item.actor, n)) for n in notices
         ]
     for notice in personal:
         entry = {
@@ -201,13 +202,16 @@ async def _situations(
     return situations
 
 
-def _notice_payload(event: TicketEvent, actor: User | None, notice: Notice) -> dict[str, Any]:
+def notice_payload(event: TicketEvent, actor: User | None, notice: Notice) -> dict[str, Any]:
+    # The requester's mail and SMS are worded from the public projection only, so what
+    # is stored for them (and could be rendered) holds nothing staff-only.
+    audience = Audience.PUBLIC if notice.part is Part.REQUESTER else Audience.STAFF
     return {
         "event_id": event.id,
         "kind": event.kind,
         "part": notice.part.value,
         "topic": notice.topic.value,
-        "data": event.data,
+        "data": project_data(event.kind, event.visibility.value, event.data, audience) or {},
         "actor": None
         if actor is None
         else {"id": actor.id, "name": actor.name, "role": actor.role.value},
@@ -410,12 +414,12 @@ async def _enqueue_webhooks(
     endpoints = (await session.execute(_ENDPOINTS, {"kinds": [*kinds, "*"]})).all()
     rows = []
     for item in recorded:
-        ticket, event, actor = item.ticket, item.event, item.actor
+        ticket, event = item.ticket, item.event
         for endpoint_id, endpoint_kinds, include_internal in endpoints:
             if event.kind not in endpoint_kinds and "*" not in endpoint_kinds:
                 continue
-            # Internal words leave the desk only for an integration trusted with them.
-            if event.visibility is not Visibility.PUBLIC and not include_internal:
+            payload = webhook_payload(item, include_internal=include_internal)
+            if payload is None:
                 continue
             rows.append(
                 {
@@ -424,27 +428,7 @@ async def _enqueue_webhooks(
                     "webhook_id": endpoint_id,
                     "channel": DeliveryChannel.WEBHOOK,
                     "event_ids": [event.id],
-                    "payload": {
-                        "ticket": {
-                            "id": ticket.id,
-                            "subject": ticket.subject,
-                            "status": item.status.value,
-                        },
-                        "event": {
-                            "id": event.id,
-                            "ticket_id": ticket.id,
-                            "kind": event.kind,
-                            "visibility": event.visibility.value,
-                            "actor": None
-                            if actor is None
-                            else {"id": actor.id, "name": actor.name, "role": actor.role.value},
-                            "data": event.data,
-                            "ticket_version": event.ticket_version,
-                            "created_at": event.created_at.isoformat()
-                            if event.created_at
-                            else None,
-                        },
-                    },
+                    "payload": payload,
                     "status": DeliveryStatus.PENDING,
                     "attempts": 0,
                     "max_attempts": WEBHOOK_ATTEMPTS,
@@ -457,6 +441,33 @@ async def _enqueue_webhooks(
     if rows:
         await session.flush()
         await session.execute(insert(NotificationDelivery), rows)
+
+
+def webhook_payload(item: Recorded, *, include_internal: bool) -> dict[str, Any] | None:
+    """What a webhook is sent about one event, or None when it may not see the event.
+
+    Internal words leave the desk only for an integration trusted with them; any other
+    gets the customer's view of the event (app/events/audience.py), never more."""
+    ticket, event, actor = item.ticket, item.event, item.actor
+    audience = Audience.STAFF if include_internal else Audience.PUBLIC
+    data = project_data(event.kind, event.visibility.value, event.data, audience)
+    if data is None:
+        return None
+    return {
+        "ticket": {"id": ticket.id, "subject": ticket.subject, "status": item.status.value},
+        "event": {
+            "id": event.id,
+            "ticket_id": ticket.id,
+            "kind": event.kind,
+            "visibility": event.visibility.value,
+            "actor": None
+            if actor is None
+            else {"id": actor.id, "name": actor.name, "role": actor.role.value},
+            "data": data,
+            "ticket_version": event.ticket_version if include_internal else None,
+            "created_at": event.created_at.isoformat() if event.created_at else None,
+        },
+    }
 
 
 def _key(prefix: str) -> str:

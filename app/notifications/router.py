@@ -25,7 +25,8 @@ async def list_ticket_notifications(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[DeliveryOut]:
-    """Every delivery for the ticket: who, which channel, status, attempts, last error."""
+    """Every delivery for the ticket: who, which channel, status, attempts, last error.
+    Webhook deliveries are listed to admins only."""
     rows = await service.deliveries_of_ticket(
         session, viewer, ticket_id, after_id=decode_id_cursor(cursor), limit=limit
     )
@@ -37,10 +38,10 @@ async def list_ticket_notifications(
 
 @router.post("/notifications/{delivery_id}/retry", responses=problems(403, 404, 409))
 async def retry_notification(
-    session: DbSession, _manager: ManagerUser, delivery_id: IdPath
+    session: DbSession, manager: ManagerUser, delivery_id: IdPath
 ) -> DeliveryOut:
-    """Send a dead delivery again."""
-    return DeliveryOut.model_validate(await service.retry_delivery(session, delivery_id))
+    """Send a dead delivery again (a webhook delivery: admins only)."""
+    return DeliveryOut.model_validate(await service.retry_delivery(session, manager, delivery_id))
 
 
 @router.get("/users/{user_id}/notification-preferences", responses=problems(403, 404))

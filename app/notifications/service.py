@@ -37,16 +37,26 @@ async def deliveries_of_ticket(
         .order_by(NotificationDelivery.id)
         .limit(limit)
     )
+    if viewer.role is not Role.ADMIN:
+        # Webhooks (their endpoints, answers and errors) are admin business: agents and
+        # supervisors see the ticket's email and SMS deliveries only.
+        query = query.where(NotificationDelivery.channel != DeliveryChannel.WEBHOOK)
     if after_id is not None:
         query = query.where(NotificationDelivery.id > after_id)
     return (await session.scalars(query)).all()
 
 
-async def retry_delivery(session: AsyncSession, delivery_id: int) -> NotificationDelivery:
+async def retry_delivery(
+    session: AsyncSession, actor: User, delivery_id: int
+) -> NotificationDelivery:
     """Give a dead delivery a fresh round of attempts (its backoff starts again from the
-    shortest delay), due now, and wake the workers so it goes at once."""
+    shortest delay), due now, and wake the workers so it goes at once.
+
+    A webhook delivery is an admin's to send again (as by redelivery): to anyone else it
+    does not exist, the same answer as for an id nobody has."""
     delivery = await session.get(NotificationDelivery, delivery_id, with_for_update=True)
-    if delivery is None:
+    webhook = delivery is not None and delivery.channel is DeliveryChannel.WEBHOOK
+    if delivery is None or (webhook and actor.role is not Role.ADMIN):
         raise NotFound(f"Delivery {delivery_id} does not exist.")
     if delivery.status is not DeliveryStatus.DEAD:
         raise Conflict(

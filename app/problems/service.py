@@ -59,7 +59,7 @@ async def link_to_problem(
         raise UnprocessableEntity("A ticket cannot be its own problem.", loc=("body", "problem_id"))
     locked = await lock_visible_tickets(session, actor, [ticket_id, problem_id])
     incident, problem = locked[ticket_id], locked[problem_id]
-    check_if_match(if_match, incident)
+    check_if_match(if_match, incident, actor)
     if incident.problem_id == problem.id:
         return incident
     for ticket in (incident, problem):
@@ -117,13 +117,13 @@ async def unlink_from_problem(
     incident = await get_visible_ticket(session, actor, ticket_id)
     problem_id = incident.problem_id
     if problem_id is None:
-        check_if_match(if_match, incident)
+        check_if_match(if_match, incident, actor)
         return incident
     locked = await lock_visible_tickets(session, actor, sorted({incident.id, problem_id}))
     incident, problem = locked[ticket_id], locked[problem_id]
     if incident.problem_id != problem_id:
         raise Conflict(f"Ticket {ticket_id} changed while it was being unlinked; try again.")
-    check_if_match(if_match, incident)
+    check_if_match(if_match, incident, actor)
     now = datetime.now(UTC)
     incident.problem_id = None
     touch(incident, now)

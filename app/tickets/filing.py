@@ -95,6 +95,8 @@ async def create_ticket(
         version=1,
         created_at=now,
         updated_at=now,
+        customer_version=1,
+        customer_updated_at=now,
         # Set, not left to the database: the response is built from this object.
         owner_id=None,
         first_response_at=None,
@@ -233,8 +235,10 @@ async def _requester_and_team(
     category is routed to (routing rules), or none."""
     named_team = data.team_id is not None or data.category is not None
     if actor.role is not Role.CUSTOMER and data.requester_id is not None and named_team:
-        return await _requester_with_team(session, data.requester_id, data)
-    requester = actor if actor.role is Role.CUSTOMER else await _resolve_requester(session, data)
+        return await _requester_with_team(session, actor, data.requester_id, data)
+    requester = (
+        actor if actor.role is Role.CUSTOMER else await _resolve_requester(session, actor, data)
+    )
     if data.team_id is not None:
         return requester, await require_team(session, data.team_id)
     if data.category is not None:
@@ -244,7 +248,7 @@ async def _requester_and_team(
 
 
 async def _requester_with_team(
-    session: AsyncSession, requester_id: int, data: TicketCreate
+    session: AsyncSession, actor: User, requester_id: int, data: TicketCreate
 ) -> tuple[User, Team | None]:
     statement, params = (
         (_REQUESTER_AND_TEAM, {"team_id": data.team_id})
@@ -253,17 +257,26 @@ async def _requester_with_team(
     )
     row = (await session.execute(statement, {"requester_id": requester_id, **params})).one_or_none()
     requester, team = (None, None) if row is None else row
-    requester = _checked_requester(requester_id, requester)
+    requester = checked_requester(actor, requester)
     if data.team_id is not None:
         team = _checked_team(data.team_id, team)
     return requester, team
 
 
-def _checked_requester(requester_id: int, requester: User | None) -> User:
-    if requester is None:
-        raise UnprocessableEntity(f"Requester {requester_id} does not exist.")
-    if not requester.active:
-        raise UnprocessableEntity(f"Requester {requester.id} is deactivated.")
+# One answer for every requester that cannot be one (nobody, deactivated, staff, an
+# integration): which of them it is would tell a caller who works at the desk.
+NOT_A_REQUESTER = "The requester must be an active customer."
+
+
+def checked_requester(actor: User, requester: User | None) -> User:
+    """`requester` if they may be one: an active customer, or the caller filing for
+    themselves (staff mailing the desk). Anyone else, the same refusal."""
+    if (
+        requester is None
+        or not requester.active
+        or (requester.role is not Role.CUSTOMER and requester.id != actor.id)
+    ):
+        raise UnprocessableEntity(NOT_A_REQUESTER)
     return requester
 
 
@@ -277,13 +290,12 @@ async def require_team(session: AsyncSession, team_id: int) -> Team:
     return _checked_team(team_id, await session.get(Team, team_id))
 
 
-async def _resolve_requester(session: AsyncSession, data: TicketCreate) -> User:
+async def _resolve_requester(session: AsyncSession, actor: User, data: TicketCreate) -> User:
     """The named requester: an existing user by id, or by email (created if unknown)."""
     if data.requester_id is not None:
-        return _checked_requester(data.requester_id, await session.get(User, data.requester_id))
+        return checked_requester(actor, await session.get(User, data.requester_id))
     if data.requester is not None:
-        requester = await customer_by_email(session, data.requester)
-        return _checked_requester(requester.id, requester)
+        return checked_requester(actor, await customer_by_email(session, data.requester))
     raise UnprocessableEntity("Name the requester: requester_id or requester {email}.")
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Row,
     Select,
     bindparam,
+    false,
     func,
     or_,
     select,
@@ -31,15 +32,23 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from app.common.pagination import decode_cursor, encode_cursor
 from app.errors import BadRequest
+from app.events.audience import (
+    Audience,
+    audience_of,
+    customer_sees,
+    customer_sees_only_public,
+    public_data,
+)
 from app.events.position import SNAPSHOT_XMIN, position_at
 from app.events.schemas import LastAction, OwnerChange
 from app.events.summaries import summarize
 from app.events.visibility import sees_internal, ticket_clause
 from app.models import Role, Team, Ticket, TicketEvent, User
+from app.tickets.customer_view import narrowed
 from app.tickets.filing import Filed
 from app.tickets.lifecycle import breached_at
 from app.tickets.schemas import PersonRef, RequesterRef, SlaOut, TicketFilters, TicketOut
@@ -77,6 +86,8 @@ _TICKET_COLUMNS = (
     Ticket.version,
     Ticket.created_at,
     Ticket.updated_at,
+    Ticket.customer_version,
+    Ticket.customer_updated_at,
     Ticket.first_response_at,
     Ticket.resolved_at,
     Ticket.first_response_due_at,
@@ -148,11 +159,20 @@ def _build_details(viewer: User) -> Select[Any]:
     )
 
 
-def present(m: Mapping[Any, Any], now: datetime) -> TicketOut:
-    """The response for one ticket, from a details row (or the same keys from memory)."""
-    event_kind = m["event_kind"]
-    owner_event_kind = m["owner_event_kind"]
-    return TicketOut(
+def present(m: Mapping[Any, Any], now: datetime, audience: Audience = Audience.STAFF) -> TicketOut:
+    """The response for one ticket, from a details row (or the same keys from memory),
+    as `audience` sees it (app/events/audience.py)."""
+    event_kind, event_data = m["event_kind"], m["event_data"]
+    owner_event_kind, owner_event_data = m["owner_event_kind"], m["owner_event_data"]
+    public = audience is Audience.PUBLIC
+    # The customer's own version and time (moved only by what they see), unless an admin
+    # shows them staff-only fields, whose changes only the staff version follows.
+    own_clock = public and customer_sees_only_public()
+    if public:
+        event_data = None if event_kind is None else public_data(event_kind, event_data) or {}
+        if owner_event_kind is not None:
+            owner_event_data = public_data(owner_event_kind, owner_event_data) or {}
+    ticket = TicketOut(
         id=m["id"],
         subject=m["subject"],
         description=m["description"],
@@ -170,9 +190,9 @@ def present(m: Mapping[Any, Any], now: datetime) -> TicketOut:
         team=None if m["team_id"] is None else PersonRef(id=m["team_id"], name=m["team_name"]),
         external_ref=m["external_ref"],
         follow_up_of=m["follow_up_of_id"],
-        version=m["version"],
+        version=m["customer_version"] if own_clock else m["version"],
         created_at=m["created_at"],
-        updated_at=m["updated_at"],
+        updated_at=m["customer_updated_at"] if own_clock else m["updated_at"],
         first_response_at=m["first_response_at"],
         resolved_at=m["resolved_at"],
         last_action=None
@@ -180,14 +200,14 @@ def present(m: Mapping[Any, Any], now: datetime) -> TicketOut:
         else LastAction(
             kind=event_kind,
             at=m["event_at"],
-            summary=summarize(event_kind, m["event_data"], m["actor_name"]),
+            summary=summarize(event_kind, event_data, m["actor_name"]),
         ),
         last_owner_change=None
         if owner_event_kind is None
         else OwnerChange(
-            reason=str(m["owner_event_data"].get("reason", "manual")),
+            reason=str(owner_event_data.get("reason", "manual")),
             at=m["owner_event_at"],
-            summary=summarize(owner_event_kind, m["owner_event_data"], None),
+            summary=summarize(owner_event_kind, owner_event_data, None),
         ),
         sla=SlaOut(
             first_response_due_at=m["first_response_due_at"],
@@ -203,6 +223,7 @@ def present(m: Mapping[Any, Any], now: datetime) -> TicketOut:
         merged_into=m["merged_into_id"],
         problem_id=m["problem_id"],
     )
+    return narrowed(ticket) if public else ticket
 
 
 def present_filed(filed: Filed) -> TicketOut:
@@ -226,7 +247,7 @@ def present_filed(filed: Filed) -> TicketOut:
         owner_event_data=None if owner_event is None else owner_event.data,
         owner_event_at=None if owner_event is None else owner_event.created_at,
     )
-    return present(row, ticket.updated_at)
+    return present(row, ticket.updated_at, audience_of(filed.actor))
 
 
 def _single_statement(session: AsyncSession) -> dict[str, Any]:
@@ -256,7 +277,8 @@ async def read_ticket_at(
     ).first()
     if row is None:
         return None, None
-    return present(row._mapping, datetime.now(UTC)), position_at(row._mapping["snapshot_xmin"])
+    ticket = present(row._mapping, datetime.now(UTC), audience_of(viewer))
+    return ticket, position_at(row._mapping["snapshot_xmin"])
 
 
 def _match(viewer: User, text: str, config: str, vectors: Any = Ticket) -> ColumnElement[bool]:
@@ -275,6 +297,12 @@ def _conditions(
 ) -> list[ColumnElement[bool]]:
     """Every filter except the full-text match, visibility and the keyset position."""
     where: list[ColumnElement[bool]] = [ticket_clause(viewer)]
+    if not sees_internal(viewer):
+        # A field the viewer sees as null matches no value: filtering by it must not tell
+        # its value ticket by ticket.
+        hidden = (("priority", filters.priority), ("tags", filters.tag))
+        if any(used and not customer_sees(name) for name, used in hidden):
+            where.append(false())
     if filters.status:
         where.append(Ticket.status.in_(filters.status))
     if filters.priority:
@@ -291,14 +319,27 @@ def _conditions(
         where.append(Ticket.tags.contains([filters.tag]))
     if filters.channel is not None:
         where.append(Ticket.channel == filters.channel)
+    activity = activity_of(viewer)
     if filters.updated_since is not None:
-        where.append(Ticket.updated_at >= filters.updated_since)
+        where.append(activity >= filters.updated_since)
     if position is not None:
-        where.append(tuple_(Ticket.updated_at, Ticket.id) < tuple_(*position))
+        where.append(tuple_(activity, Ticket.id) < tuple_(*position))
     return where
 
 
-_NEWEST_FIRST = (Ticket.updated_at.desc(), Ticket.id.desc())
+def activity_of(viewer: User) -> InstrumentedAttribute[datetime]:
+    """The time a viewer's lists are ordered and filtered by: the one they are shown as
+    `updated_at`. A customer's moves only with what they see (app/events/audience.py),
+    so an internal note does not bring their ticket to the top of their list."""
+    if sees_internal(viewer) or not customer_sees_only_public():
+        return Ticket.updated_at
+    return Ticket.customer_updated_at
+
+
+def _newest_first(activity: InstrumentedAttribute[datetime]) -> tuple[Any, Any]:
+    return activity.desc(), Ticket.id.desc()
+
+
 _Key = tuple[int, datetime]
 # The snapshot of the first statement a list runs, as a column of that statement: the
 # rows it returns (and any later statement's) reflect every transaction below it.
@@ -322,12 +363,15 @@ async def _keys(connection: AsyncConnection, query: Select[Any, Any]) -> _KeysWi
 
 
 async def _page_keys(
-    connection: AsyncConnection, where: list[ColumnElement[bool]], limit: int
+    connection: AsyncConnection,
+    where: list[ColumnElement[bool]],
+    limit: int,
+    activity: InstrumentedAttribute[datetime],
 ) -> _KeysWithXmin:
     query = (
-        select(Ticket.id, Ticket.updated_at)
+        select(Ticket.id, activity.label("updated_at"))
         .where(*where)
-        .order_by(*_NEWEST_FIRST)
+        .order_by(*_newest_first(activity))
         .limit(_literal_limit(limit))
     )
     return await _keys(connection, query)
@@ -341,6 +385,7 @@ async def _search_keys(
     config: str,
     limit: int,
 ) -> _KeysWithXmin:
+    activity = activity_of(viewer)
     """The page of a full-text search, in the order of a plain list.
 
     PostgreSQL cannot know how rare a word is (an order number, a surname, a typo), and
@@ -353,13 +398,13 @@ async def _search_keys(
     walked = (
         select(
             Ticket.id,
-            Ticket.updated_at,
+            activity.label("updated_at"),
             Ticket.search_public,
             Ticket.search_internal,
             Ticket.external_ref,
         )
         .where(*where)
-        .order_by(*_NEWEST_FIRST)
+        .order_by(*_newest_first(activity))
         .limit(_literal_limit(SEARCH_WALK_ROWS))
         .subquery("recent")
     )
@@ -381,7 +426,7 @@ async def _search_keys(
     await connection.execute(select(func.set_config("enable_seqscan", "off", True)))
     match = _match(viewer, text, config)
     matches = (
-        select(Ticket.id, Ticket.updated_at).where(*where, match).cte("matches")
+        select(Ticket.id, activity.label("updated_at")).where(*where, match).cte("matches")
     ).prefix_with("MATERIALIZED")
     capped = select(matches.c.id, matches.c.updated_at).limit(_literal_limit(SEARCH_SORT_CAP + 1))
     found = [(row[0], row[1]) for row in (await connection.execute(capped)).all()]
@@ -390,9 +435,9 @@ async def _search_keys(
         return found[:limit], xmin
 
     query = (
-        select(Ticket.id, Ticket.updated_at)
+        select(Ticket.id, activity.label("updated_at"))
         .where(*where, match)
-        .order_by(*_NEWEST_FIRST)
+        .order_by(*_newest_first(activity))
         .limit(_literal_limit(limit))
     )
     rows = (await connection.execute(query)).all()
@@ -427,7 +472,7 @@ async def list_tickets(
     if filters.q:
         keys, xmin = await _search_keys(connection, where, viewer, filters.q, search_config, limit)
     else:
-        keys, xmin = await _page_keys(connection, where, limit)
+        keys, xmin = await _page_keys(connection, where, limit, activity_of(viewer))
     events_position = position_at(xmin)
     items: list[TicketOut] = []
     if keys:
@@ -437,7 +482,8 @@ async def list_tickets(
         now = datetime.now(UTC)
         by_id = {row._mapping["id"]: row for row in rows}
         # A ticket of the page could only be missing if it was deleted in between.
-        items = [present(by_id[key[0]]._mapping, now) for key in keys if key[0] in by_id]
+        audience = audience_of(viewer)
+        items = [present(by_id[key[0]]._mapping, now, audience) for key in keys if key[0] in by_id]
     next_cursor = None
     if len(keys) == limit:
         last_id, last_updated_at = keys[-1]

@@ -144,10 +144,15 @@ class RequesterRef(PersonRef):
     email: str
 
 
+# Staff-only fields are null to customers and integrations unless an admin shows them
+# (HELPDESK_CUSTOMER_VISIBLE_FIELDS; docs/visibility.md).
+_STAFF_ONLY = "Null to customers and integrations unless an admin shows it (docs/visibility.md)."
+
+
 class SlaOut(BaseModel):
     first_response_due_at: datetime | None
     resolution_due_at: datetime | None
-    breached: bool
+    breached: bool | None = Field(description=_STAFF_ONLY)
 
 
 class TicketOut(BaseModel):
@@ -157,10 +162,10 @@ class TicketOut(BaseModel):
     status: TicketStatus
     channel: Channel
     urgency: Level
-    impact: Level
-    priority: Priority
+    impact: Level | None = Field(description=_STAFF_ONLY)
+    priority: Priority | None = Field(description=_STAFF_ONLY)
     category: str | None
-    tags: list[str]
+    tags: list[str] | None = Field(description=_STAFF_ONLY)
     requester: RequesterRef
     owner: PersonRef | None
     team: PersonRef | None
@@ -182,7 +187,8 @@ class TicketOut(BaseModel):
         default=None, description="A duplicate (closed) names the ticket it was merged into."
     )
     problem_id: int | None = Field(
-        default=None, description="The problem ticket this one is linked to, if any."
+        default=None,
+        description="The problem ticket this one is linked to, if any. " + _STAFF_ONLY,
     )
 
 

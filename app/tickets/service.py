@@ -52,7 +52,7 @@ async def update_ticket(
 ) -> Ticket:
     changes = _explicit_changes(data)
     ticket = await get_visible_ticket(session, actor, ticket_id, for_update=True)
-    check_if_match(if_match, ticket)
+    check_if_match(if_match, ticket, actor)
     _require_not_closed(ticket)
     if changes.get("team_id") is not None:
         await require_team(session, changes["team_id"])
@@ -112,7 +112,7 @@ async def assign(
     session: AsyncSession, actor: User, ticket_id: int, data: AssignRequest, *, if_match: str | None
 ) -> Ticket:
     ticket = await get_visible_ticket(session, actor, ticket_id, for_update=True)
-    check_if_match(if_match, ticket)
+    check_if_match(if_match, ticket, actor)
     _require_not_closed(ticket)
     new_owner = None if data.owner_id is None else await _eligible_owner(session, data.owner_id)
     if ticket.owner_id == data.owner_id:
@@ -188,7 +188,7 @@ async def change_status(
     session: AsyncSession, actor: User, ticket_id: int, data: StatusChange, *, if_match: str | None
 ) -> Ticket:
     ticket = await get_visible_ticket(session, actor, ticket_id, for_update=True)
-    check_if_match(if_match, ticket)
+    check_if_match(if_match, ticket, actor)
     allowed = allowed_moves(ticket.status, actor.role)
     if data.status not in allowed:
         moves = ordered(allowed)

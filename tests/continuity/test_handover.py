@@ -288,7 +288,12 @@ async def test_the_customer_timeline_says_who_and_until_when_but_not_why(
         for e in await timeline(client, customer, ticket["id"])
         if e["kind"] == "ticket.owner_changed"
     ][-1]
-    assert "absence" not in change["data"]
+    # Until when, never why (app/events/audience.py): every reason but departure is "away".
+    assert change["data"]["absence"] == {
+        "reason": "away",
+        "until_day": days_from_now(3).date().isoformat(),
+    }
+    assert "sick" not in str(change)
     seen = await get_ticket(client, customer, ticket["id"])
     assert seen["owner"]["name"] == anna.name
     assert seen["last_owner_change"]["reason"] == "unavailability"

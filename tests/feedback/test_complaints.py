@@ -20,17 +20,19 @@ from tests.feedback.helpers import (
 async def test_a_complaint_on_an_open_ticket_raises_its_urgency_by_one_step(
     client: AsyncClient, actors: Actors, sessionmaker: Maker
 ) -> None:
-    customer = await actors.customer()
-    ticket = await file_ticket(client, customer, urgency="low", impact="high")
+    customer, agent = await actors.customer(), await actors.agent()
+    filed_ticket = await file_ticket(client, customer, urgency="low", impact="high")
+    # Priority is the desk's assessment: staff read it (the customer sees null).
+    ticket = expect(
+        await client.get(f"{API}/tickets/{filed_ticket['id']}", headers=agent.headers), 200
+    )
     assert ticket["priority"] == "medium"
 
     filed = await file_feedback(
         client, customer, kind="complaint", body="Still waiting!", ticket_id=ticket["id"]
     )
     assert filed["ticket_id"] == ticket["id"]
-    raised = expect(
-        await client.get(f"{API}/tickets/{ticket['id']}", headers=customer.headers), 200
-    )
+    raised = expect(await client.get(f"{API}/tickets/{ticket['id']}", headers=agent.headers), 200)
     assert (raised["urgency"], raised["priority"]) == ("medium", "high")
     assert raised["sla"]["resolution_due_at"] < ticket["sla"]["resolution_due_at"]
 
@@ -41,7 +43,7 @@ async def test_a_complaint_on_an_open_ticket_raises_its_urgency_by_one_step(
 
     await file_feedback(client, customer, kind="complaint", body="Hello?", ticket_id=ticket["id"])
     await file_feedback(client, customer, kind="complaint", body="!!!", ticket_id=ticket["id"])
-    top = expect(await client.get(f"{API}/tickets/{ticket['id']}", headers=customer.headers), 200)
+    top = expect(await client.get(f"{API}/tickets/{ticket['id']}", headers=agent.headers), 200)
     assert (top["urgency"], top["priority"]) == ("high", "critical")
     assert len(await events_of(sessionmaker, ticket["id"], "ticket.priority_changed")) == 2
 
@@ -57,6 +59,13 @@ async def test_a_complaint_without_a_ticket_gets_one_of_its_own_with_an_sla(
 
     ticket = expect(
         await client.get(f"{API}/tickets/{filed['ticket_id']}", headers=customer.headers), 200
+    )
+    assert (ticket["priority"], ticket["tags"]) == (None, None)  # the desk's, not theirs
+    ticket = expect(
+        await client.get(
+            f"{API}/tickets/{filed['ticket_id']}", headers=(await actors.agent()).headers
+        ),
+        200,
     )
     assert ticket["subject"] == "Complaint: You charged me twice."
     assert ticket["requester"]["id"] == customer.id

@@ -297,3 +297,33 @@ async def test_a_customer_probing_others_feedback_finds_nothing(
         ),
         404,
     )
+
+
+async def test_feedback_does_not_tell_a_staff_address_from_any_other_non_customer(
+    client: AsyncClient, actors: Actors
+) -> None:
+    integration, agent, admin = (
+        await actors.integration(),
+        await actors.agent(),
+        await actors.admin(),
+    )
+    gone = await actors.customer()
+    await client.patch(f"{API}/users/{gone.id}", json={"active": False}, headers=admin.headers)
+
+    answers = [
+        await client.post(
+            f"{API}/feedback",
+            json={"kind": "praise", "body": "Great", **who},
+            headers=integration.headers,
+        )
+        for who in (
+            {"customer": {"email": agent.email}},
+            {"customer_id": agent.id},
+            {"customer_id": gone.id},
+            {"customer_id": 987_654},
+        )
+    ]
+
+    bodies = [assert_problem(answer, 422) for answer in answers]
+    assert len({(b["title"], b["detail"]) for b in bodies}) == 1
+    assert agent.email not in bodies[0]["detail"]

@@ -107,6 +107,7 @@ async def test_customers_never_see_sla_events(
     ticket_id = await _file(client, agent, customer)
     await _first_response_missed(sessionmaker, ticket_id)
     before = (await client.get(f"{API}/tickets/{ticket_id}", headers=customer.headers)).json()
+    staff_before = (await client.get(f"{API}/tickets/{ticket_id}", headers=agent.headers)).json()
 
     assert await raise_all(sessionmaker, RATIO) == 1
 
@@ -116,7 +117,10 @@ async def test_customers_never_see_sla_events(
     staff_view = (await client.get(f"{API}/tickets/{ticket_id}", headers=agent.headers)).json()
     assert staff_view["last_action"]["kind"] == "sla.breached"
     assert staff_view["last_action"]["summary"].startswith("First response target missed (due ")
-    assert staff_view["version"] == before["version"]  # no field changed: If-Match holds
+    assert staff_view["version"] == staff_before["version"]  # no field changed: If-Match holds
+    # The customer's version and time do not move for what only staff see.
+    assert (after["version"], after["updated_at"]) == (before["version"], before["updated_at"])
+    assert after["sla"]["breached"] is None
 
 
 async def test_an_answered_ticket_does_not_breach_its_first_response_target(

@@ -282,3 +282,45 @@ async def test_racing_grabs_for_the_same_owner_write_one_handover(
         e for e in await events(client, agent, ticket["id"]) if e["kind"] == "ticket.owner_changed"
     ]
     assert len(handovers) == 1
+
+
+# The customer's ETag and updated_at: moved only by what the customer can see.
+
+
+async def test_hidden_activity_leaves_the_customers_etag_and_updated_at_alone(
+    client: AsyncClient, actors: Actors
+) -> None:
+    customer, agent = await actors.customer(), await actors.agent()
+    ticket = await file_ticket(client, customer)
+    await post_message(client, agent, ticket["id"], "Public answer")  # new -> open
+    before = await client.get(ticket_url(ticket["id"]), headers=customer.headers)
+    staff_before = await get_ticket(client, agent, ticket["id"])
+
+    await post_message(client, agent, ticket["id"], "They sound angry", "internal")
+    await patch(client, agent, ticket["id"], tags=["angry-customer"])
+    await asyncio.sleep(0.01)
+
+    after = await client.get(ticket_url(ticket["id"]), headers=customer.headers)
+    assert after.headers["ETag"] == before.headers["ETag"]
+    assert after.json()["updated_at"] == before.json()["updated_at"]
+    assert after.json()["version"] == before.json()["version"]
+    unchanged = await client.get(
+        ticket_url(ticket["id"]),
+        headers={**customer.headers, "If-None-Match": before.headers["ETag"]},
+    )
+    assert unchanged.status_code == 304
+    # Staff see every change, as before.
+    staff_after = await get_ticket(client, agent, ticket["id"])
+    assert staff_after["version"] > staff_before["version"]
+    assert staff_after["updated_at"] > staff_before["updated_at"]
+
+    # What the customer sees changing moves theirs, and their If-Match works with it.
+    await post_message(client, agent, ticket["id"], "Another public answer")
+    moved = await client.get(ticket_url(ticket["id"]), headers=customer.headers)
+    assert moved.headers["ETag"] != before.headers["ETag"]
+    assert moved.json()["updated_at"] > before.json()["updated_at"]
+    stale = await move(client, customer, ticket["id"], "resolved", if_match=before.headers["ETag"])
+    assert_problem(stale, 412)
+    fresh = await move(client, customer, ticket["id"], "resolved", if_match=moved.headers["ETag"])
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.headers["ETag"] == etag_of(fresh.json())

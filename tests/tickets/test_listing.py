@@ -431,3 +431,22 @@ async def test_search_combines_with_filters(client: AsyncClient, actors: Actors)
     await file_ticket(client, agent, subject="printer")
 
     assert await listed_ids(client, agent, q="printer", tag="vip") == [match["id"]]
+
+
+async def test_hidden_activity_does_not_reorder_a_customers_list(
+    client: AsyncClient, actors: Actors
+) -> None:
+    customer, agent = await actors.customer(), await actors.agent()
+    older = await file_ticket(client, customer, subject="Older")
+    newer = await file_ticket(client, customer, subject="Newer")
+
+    await reply(client, agent, older["id"], "Internal only", "internal")
+
+    # Staff: newest activity first; the customer: nothing they can see moved.
+    assert await listed_ids(client, agent) == [older["id"], newer["id"]]
+    assert await listed_ids(client, customer) == [newer["id"], older["id"]]
+    since = await listed_ids(client, customer, updated_since=newer["updated_at"])
+    assert since == [newer["id"]]
+    # A public reply is theirs to see: it moves the ticket up their list.
+    await reply(client, agent, older["id"], "Public answer")
+    assert await listed_ids(client, customer) == [older["id"], newer["id"]]

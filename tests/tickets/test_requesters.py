@@ -350,12 +350,12 @@ async def test_racing_tickets_with_one_external_ref_make_one_ticket(
 @pytest.mark.parametrize(
     ("requester", "team", "problem"),
     [
-        ("unknown", "known", "Requester"),
-        ("unknown", "unknown", "Requester"),
-        ("unknown", "category", "Requester"),
+        ("unknown", "known", "requester"),
+        ("unknown", "unknown", "requester"),
+        ("unknown", "category", "requester"),
         ("known", "unknown", "Team"),
-        ("deactivated", "known", "deactivated"),
-        ("deactivated", "category", "deactivated"),
+        ("deactivated", "known", "requester"),
+        ("deactivated", "category", "requester"),
     ],
 )
 async def test_a_bad_requester_or_team_named_together_is_422(
@@ -396,3 +396,42 @@ async def test_a_category_without_a_routing_rule_leaves_the_ticket_teamless(
     assert response.status_code == 201, response.text
     assert response.json()["team"] is None
     assert response.json()["requester"]["id"] == customer.id
+
+
+# Requesters are customers: staff cannot be made one, and nobody can tell staff apart.
+
+
+async def test_an_integration_cannot_make_a_staff_member_the_requester(
+    client: AsyncClient, actors: Actors, sessionmaker: Maker
+) -> None:
+    integration, agent, admin = (
+        await actors.integration(),
+        await actors.agent(),
+        await actors.admin(),
+    )
+    gone = await actors.customer()
+    await set_active(client, admin, gone.id, False)
+    before = await count_tickets(sessionmaker)
+
+    answers = [
+        await create(client, integration, {**BASICS, "requester": {"email": agent.email}}),
+        await create(client, integration, {**BASICS, "requester_id": agent.id}),
+        await create(client, integration, {**BASICS, "requester_id": admin.id}),
+        await create(client, integration, {**BASICS, "requester_id": gone.id}),
+        await create(client, integration, {**BASICS, "requester_id": 987_654}),
+        await create(client, integration, {**BASICS, "requester": {"email": gone.email}}),
+    ]
+
+    bodies = [assert_problem(answer, 422) for answer in answers]
+    # One answer for all: a staff address reads like any other that cannot be a requester.
+    assert len({(b["title"], b["detail"]) for b in bodies}) == 1
+    for body in bodies:
+        assert agent.name not in str(body)
+        assert str(agent.id) not in body["detail"]
+    assert await count_tickets(sessionmaker) == before
+
+
+async def test_staff_still_file_for_themselves(client: AsyncClient, actors: Actors) -> None:
+    agent = await actors.agent()
+    ticket = await file_ticket(client, agent, requester_id=agent.id)
+    assert ticket["requester"]["id"] == agent.id

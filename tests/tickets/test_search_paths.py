@@ -70,11 +70,10 @@ async def test_search_paths_keep_filters_and_what_customers_may_read(
     await reply(client, agent, mine[0], "Tell nobody: the modem firmware is recalled", "internal")
     await reply(client, agent, others[0], "firmware recall again", "internal")
 
-    # The notes brought their tickets to the top.
+    # The notes brought their tickets to the top of staff lists; the customer's list is
+    # ordered by what they can see, so an internal note moves nothing there.
     newest_first = [others[0], mine[0], others[2], others[1], mine[3], mine[2], mine[1]]
-    assert await all_pages(client, customer, q="modem", limit=3) == [
-        t for t in newest_first if t in mine
-    ]
+    assert await all_pages(client, customer, q="modem", limit=3) == mine[::-1]
     assert await all_pages(client, customer, q="firmware") == []
     assert await all_pages(client, agent, q="firmware", limit=1) == [others[0], mine[0]]
     assert await all_pages(client, agent, q="modem", limit=2) == newest_first

@@ -7,6 +7,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from app.events.audience import public_data
 from tests.factories import Actor, Actors
 from tests.tickets.helpers import (
     JSON,
@@ -47,7 +48,11 @@ async def test_filing_writes_a_public_ticket_created_event(
     customer = await actors.customer()
     ticket = await file_ticket(client, customer, urgency="high", category="network")
 
-    [event] = await events(client, customer, ticket["id"])
+    [event] = await events(client, await actors.agent(), ticket["id"])
+    [customer_event] = await events(client, customer, ticket["id"])
+    # The desk's assessment is for staff (app/events/audience.py).
+    assert not {"priority", "impact"} & set(customer_event["data"])
+    assert customer_event["data"]["urgency"] == "high"
 
     assert event["kind"] == "ticket.created"
     assert event["visibility"] == "public"
@@ -211,7 +216,7 @@ async def test_the_status_move_a_reply_causes_is_recorded_with_the_replier_as_ac
     assert message["kind"] == "message.created"
     assert status["kind"] == "ticket.status_changed"
     assert status["actor"] == actor_of(agent)
-    assert status["data"] == {"from": "new", "to": "open", "note": None}
+    assert status["data"] == {"from": "new", "to": "open"}  # no note: the key is left out
 
 
 async def test_each_change_appends_exactly_its_events(
@@ -303,12 +308,13 @@ async def test_a_customer_sees_only_the_public_events(client: AsyncClient, actor
 
     assert {e["visibility"] for e in staff_view} == {"public", "internal"}
     assert customer_view == [
-        {**e, "data": {k: v for k, v in e["data"].items() if k != "note"}}
-        if e["kind"] == "ticket.owner_changed"
-        else e
+        {**e, "data": public_data(e["kind"], e["data"]), "ticket_version": None}
         for e in staff_view
         if e["visibility"] == "public"
     ]
+    created, owner_changed = customer_view[0]["data"], customer_view[1]["data"]
+    assert not {"impact", "priority", "team_id"} & set(created)
+    assert "note" not in owner_changed
     assert kinds(customer_view) == [
         "ticket.created",
         "ticket.owner_changed",
