@@ -203,6 +203,13 @@ class Settings(BaseSettings):
         lt=1,
         description="Warn when this share of the time to a target has gone.",
     )
+    default_team: str = Field(
+        default="General",
+        min_length=1,
+        max_length=100,
+        description="The catch-all team of tickets no routing rule places and nobody names "
+        "(made on first use if missing).",
+    )
     # Feedback --------------------------------------------------------------
     public_base_url: str = Field(
         # `helpdesk serve` sets it to its own address when unset (see app/cli.py).

@@ -30,12 +30,15 @@ def reactions() -> Reactions:
     return (
         Reactions()
         # Before a new ticket's row goes in: the row is written once, as it ends up.
-        .on_filing(sla.due_on_filing)  # its due times, from its priority
+        .on_filing(sla.place_in_team)  # no ticket without a team: else the catch-all one
+        .on_filing(sla.due_on_filing)  # its SLA policy and due times, in business time
         .on_filing(continuity.route_new_tickets)  # its first owner, by its team's mode
         # After events are appended. What a reaction records is reacted to in the next
         # round, by every reaction that wants it.
         .on({EventKind.FEEDBACK_RECEIVED}, complaints.raise_complained_tickets)
-        .on({EventKind.PRIORITY_CHANGED}, sla.rearm_on_priority_change)
+        .on({EventKind.PRIORITY_CHANGED, EventKind.TICKET_UPDATED}, sla.retarget)
+        .on({EventKind.STATUS_CHANGED}, sla.pause_and_resume)
+        .on({EventKind.MESSAGE_CREATED}, sla.on_messages)
         .on({EventKind.OWNER_CHANGED}, continuity.brief_new_owners)
         .on({EventKind.STATUS_CHANGED}, invitations.invite_on_resolution)
         .on({EventKind.STATUS_CHANGED}, problems.resolve_incidents)  # a problem's, with it
@@ -62,3 +65,4 @@ def configure(settings: Settings) -> None:
     continuity_wording.register()
     merge_notices.register()  # where a merged request lives now
     configure_sign_in(settings)  # sign-in links: their settings and email
+    sla.configure(settings.default_team)  # the catch-all team of new tickets

@@ -14,6 +14,9 @@ class EventKind(StrEnum):
     MESSAGE_CREATED = "message.created"
     SLA_WARNING = "sla.warning"
     SLA_BREACHED = "sla.breached"
+    # The SLA clock stops while the desk waits on the customer (pending) and restarts.
+    SLA_PAUSED = "sla.paused"
+    SLA_RESUMED = "sla.resumed"
     FEEDBACK_RECEIVED = "feedback.received"
     # Email intake (app/inbound/): a reply on a closed ticket opened a follow-up; a mail
     # about the ticket was ignored (a loop, an automatic answer to a closed ticket); a

@@ -1,29 +1,190 @@
-"""Service levels as reactions: a ticket gets its due times as it is filed, and again
-when its priority changes (counted from its creation, as before)."""
+"""Service levels as reactions: every new ticket lands in a team and gets its policy and
+due times as it is filed; the clock is retargeted when the priority, team or category
+changes, pauses while the ticket is pending, resumes when it comes back, and re-arms
+the next response after each customer message (app/sla/clock.py has the moves).
+
+`sla.paused` and `sla.resumed` are internal events: the customer sees the status move
+itself, not the bookkeeping of the clock.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.events.kinds import EventKind
 from app.events.reactions import Batch, Filing
+from app.events.recorder import record_event
 from app.events.records import Recorded
-from app.models import Ticket
-from app.sla.policy import due_dates
+from app.models import STAFF_ROLES, AssignmentMode, Priority, Role, Team, Ticket, Visibility
+from app.sla import clock
+from app.sla.book import PolicyBook, clock_of, queue_due, store
 
 
-def _set_due_times(ticket: Ticket) -> None:
-    due = due_dates(ticket.priority, ticket.created_at)
-    ticket.first_response_due_at = due.first_response_due_at
-    ticket.resolution_due_at = due.resolution_due_at
+@dataclass(slots=True)
+class _Setup:
+    default_team: str = "General"
+
+
+SETUP = _Setup()
+
+
+def configure(default_team: str) -> None:
+    SETUP.default_team = default_team
+
+
+# -- filing -------------------------------------------------------------------------
+
+
+async def _default_team(session: AsyncSession) -> Team:
+    """The catch-all team a fresh install has; made again if someone removed it."""
+    name = SETUP.default_team
+    await session.execute(
+        insert(Team)
+        .values(name=name, assignment=AssignmentMode.ROUND_ROBIN)
+        .on_conflict_do_nothing(index_elements=[Team.name])
+    )
+    team = await session.scalar(select(Team).where(Team.name == name))
+    assert team is not None
+    return team
+
+
+async def place_in_team(session: AsyncSession, filings: Sequence[Filing]) -> None:
+    """No ticket without a team: one no rule places and nobody names goes to the
+    catch-all team, and is routed by its mode like any other."""
+    default: Team | None = None
+    for filing in filings:
+        if filing.team is not None:
+            continue
+        if default is None:
+            default = await _default_team(session)
+        filing.team = default
+        filing.ticket.team_id = default.id
 
 
 async def due_on_filing(session: AsyncSession, filings: Sequence[Filing]) -> None:
+    book = await PolicyBook.load(session)
     for filing in filings:
-        _set_due_times(filing.ticket)
+        ticket = filing.ticket
+        ticket.sla_policy_id = book.policy_for(ticket)
+        applied = book.applied(ticket.sla_policy_id, ticket.priority)
+        store(ticket, clock.start(applied.calendar, ticket.created_at, applied.targets))
 
 
-async def rearm_on_priority_change(batch: Batch, recorded: Sequence[Recorded]) -> None:
+# -- changes ------------------------------------------------------------------------
+
+
+def _changed_fields(item: Recorded) -> dict[str, Any]:
+    changes = item.event.data.get("changes")
+    return changes if isinstance(changes, dict) else {}
+
+
+async def retarget(batch: Batch, recorded: Sequence[Recorded]) -> None:
+    """The priority, team or category changed: perhaps another policy, other targets.
+    First response and resolution are counted again from creation (pauses included);
+    a waiting next response moves by the change in its target."""
+    old_priority: dict[int, Priority] = {}
+    tickets: dict[int, Ticket] = {}
     for item in recorded:
-        _set_due_times(item.ticket)
+        ticket = item.ticket
+        if item.event.kind == EventKind.PRIORITY_CHANGED:
+            old_priority.setdefault(ticket.id, Priority(item.event.data["from"]))
+        elif not {"team_id", "category", "channel"} & _changed_fields(item).keys():
+            continue
+        tickets[ticket.id] = ticket
+    if not tickets:
+        return
+    book = await PolicyBook.load(batch.session)
+    for ticket in tickets.values():
+        before = book.applied(ticket.sla_policy_id, old_priority.get(ticket.id, ticket.priority))
+        ticket.sla_policy_id = book.policy_for(ticket)
+        after = book.applied(ticket.sla_policy_id, ticket.priority)
+        moved = clock.retarget(
+            clock_of(ticket), after.calendar, ticket.created_at, before.targets, after.targets
+        )
+        store(ticket, moved)
+
+
+def _due_data(ticket: Ticket) -> dict[str, Any]:
+    def iso(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.isoformat()
+
+    return {
+        "first_response_due_at": iso(ticket.first_response_due_at),
+        "next_response_due_at": iso(ticket.next_response_due_at),
+        "resolution_due_at": iso(ticket.resolution_due_at),
+    }
+
+
+async def _resume(batch: Batch, book: PolicyBook, ticket: Ticket, at: datetime) -> None:
+    current = clock_of(ticket)
+    began = current.paused_since
+    if began is None:
+        return
+    applied = book.applied(ticket.sla_policy_id, ticket.priority)
+    store(ticket, clock.resume(current, applied.calendar, at))
+    await record_event(
+        batch.session,
+        ticket,
+        EventKind.SLA_RESUMED,
+        actor=None,
+        visibility=Visibility.INTERNAL,
+        data={
+            "paused_since": began.isoformat(),
+            "paused_seconds": round(
+                applied.calendar.business_time_between(began, at).total_seconds()
+            ),
+            **_due_data(ticket),
+        },
+    )
+
+
+async def pause_and_resume(batch: Batch, recorded: Sequence[Recorded]) -> None:
+    """Pending stops the clock; any move away from pending restarts it. Every status
+    move also sets the due time the queue sorts by (none once resolved)."""
+    book: PolicyBook | None = None
+    for item in recorded:
+        ticket, to = item.ticket, item.event.data.get("to")
+        at = item.event.created_at
+        if to == "pending" and ticket.sla_paused_since is None:
+            store(ticket, clock.pause(clock_of(ticket), at))
+            await record_event(
+                batch.session,
+                ticket,
+                EventKind.SLA_PAUSED,
+                actor=None,
+                visibility=Visibility.INTERNAL,
+                data={"paused_since": at.isoformat()},
+            )
+        elif to != "pending" and ticket.sla_paused_since is not None:
+            book = book or await PolicyBook.load(batch.session)
+            await _resume(batch, book, ticket, at)
+        else:
+            ticket.sla_due_at = queue_due(ticket, clock_of(ticket))
+
+
+async def on_messages(batch: Batch, recorded: Sequence[Recorded]) -> None:
+    """A customer's public message arms the next response (and ends a pause: the
+    status move that follows finds the clock running); a public staff reply answers
+    it. Internal notes change nothing."""
+    book: PolicyBook | None = None
+    for item in recorded:
+        data, ticket = item.event.data, item.ticket
+        if data.get("visibility") != Visibility.PUBLIC.value:
+            continue
+        if Role(str(data.get("author_role"))) in STAFF_ROLES:
+            store(ticket, clock.staff_replied(clock_of(ticket)))
+            continue
+        if ticket.status in ("resolved", "closed") and ticket.sla_paused_since is None:
+            continue  # reopened by the status move that follows, then counted anew
+        book = book or await PolicyBook.load(batch.session)
+        at = item.event.created_at
+        await _resume(batch, book, ticket, at)
+        applied = book.applied(ticket.sla_policy_id, ticket.priority)
+        store(ticket, clock.customer_wrote(clock_of(ticket), applied.calendar, at, applied.targets))

@@ -39,10 +39,17 @@ from app.events.position import SNAPSHOT_XMIN, position_at
 from app.events.schemas import LastAction, OwnerChange
 from app.events.summaries import summarize
 from app.events.visibility import sees_internal, ticket_clause
-from app.models import Role, Team, Ticket, TicketEvent, User
+from app.models import Role, SlaPolicy, Team, Ticket, TicketEvent, User
 from app.tickets.filing import Filed
-from app.tickets.lifecycle import breached_at
-from app.tickets.schemas import PersonRef, RequesterRef, SlaOut, TicketFilters, TicketOut
+from app.tickets.lifecycle import breached_at, sla_remaining
+from app.tickets.schemas import (
+    PersonRef,
+    RequesterRef,
+    SlaOut,
+    SlaPolicyRef,
+    TicketFilters,
+    TicketOut,
+)
 
 _Requester = aliased(User, name="requester")
 _Owner = aliased(User, name="owner")
@@ -80,7 +87,10 @@ _TICKET_COLUMNS = (
     Ticket.first_response_at,
     Ticket.resolved_at,
     Ticket.first_response_due_at,
+    Ticket.next_response_due_at,
     Ticket.resolution_due_at,
+    Ticket.sla_policy_id,
+    Ticket.sla_paused_since,
     Ticket.merged_into_id,
     Ticket.problem_id,
 )
@@ -93,6 +103,7 @@ _DETAIL_COLUMNS = (
     _Owner.name.label("owner_name"),
     Team.id.label("team_id"),
     Team.name.label("team_name"),
+    SlaPolicy.name.label("sla_policy_name"),
     _LastEvent.kind.label("event_kind"),
     _LastEvent.data.label("event_data"),
     _LastEvent.created_at.label("event_at"),
@@ -141,6 +152,7 @@ def _build_details(viewer: User) -> Select[Any]:
         .join(_Requester, _Requester.id == Ticket.requester_id)
         .outerjoin(_Owner, _Owner.id == Ticket.owner_id)
         .outerjoin(Team, Team.id == Ticket.team_id)
+        .outerjoin(SlaPolicy, SlaPolicy.id == Ticket.sla_policy_id)
         .outerjoin(_LastEvent, _LastEvent.id == last_event_id)
         .outerjoin(_Actor, _Actor.id == _LastEvent.actor_id)
         .outerjoin(_OwnerEvent, _OwnerEvent.id == Ticket.last_owner_event_id)
@@ -190,15 +202,22 @@ def present(m: Mapping[Any, Any], now: datetime) -> TicketOut:
             summary=summarize(owner_event_kind, m["owner_event_data"], None),
         ),
         sla=SlaOut(
+            policy=None
+            if m["sla_policy_name"] is None
+            else SlaPolicyRef(id=m["sla_policy_id"], name=m["sla_policy_name"]),
             first_response_due_at=m["first_response_due_at"],
+            next_response_due_at=m["next_response_due_at"],
             resolution_due_at=m["resolution_due_at"],
+            paused=m["sla_paused_since"] is not None,
             breached=breached_at(
                 m["first_response_due_at"],
                 m["first_response_at"],
                 m["resolution_due_at"],
                 m["resolved_at"],
                 now,
-            ),
+            )
+            or (m["next_response_due_at"] is not None and now > m["next_response_due_at"]),
+            remaining_seconds=sla_remaining(m, now),
         ),
         merged_into=m["merged_into_id"],
         problem_id=m["problem_id"],
@@ -218,6 +237,7 @@ def present_filed(filed: Filed) -> TicketOut:
         owner_name=None if filed.owner is None else filed.owner.name,
         team_id=None if filed.team is None else filed.team.id,
         team_name=None if filed.team is None else filed.team.name,
+        sla_policy_name=filed.sla_policy_name,
         event_kind=event.kind,
         event_data=event.data,
         event_at=event.created_at,

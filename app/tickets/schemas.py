@@ -144,10 +144,30 @@ class RequesterRef(PersonRef):
     email: str
 
 
+class SlaPolicyRef(BaseModel):
+    id: int
+    name: str
+
+
 class SlaOut(BaseModel):
+    """The ticket's service level (app/sla/): the policy its due times come from, the
+    due times, and where its clock stands."""
+
+    policy: SlaPolicyRef | None = None
     first_response_due_at: datetime | None
+    next_response_due_at: datetime | None = Field(
+        default=None, description="While a customer message waits for an answer."
+    )
     resolution_due_at: datetime | None
+    paused: bool = Field(
+        default=False, description="The clock stands still while the desk waits on the customer."
+    )
     breached: bool
+    remaining_seconds: int | None = Field(
+        default=None,
+        description="Seconds until the soonest due time still to be met (negative once it "
+        "has passed), frozen while paused; null when nothing is due.",
+    )
 
 
 class TicketOut(BaseModel):
