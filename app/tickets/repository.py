@@ -40,6 +40,7 @@ from app.events.schemas import LastAction, OwnerChange
 from app.events.summaries import summarize
 from app.events.visibility import sees_internal, ticket_clause
 from app.models import Role, SlaPolicy, Team, Ticket, TicketEvent, User
+from app.tickets import sla_order
 from app.tickets.filing import Filed
 from app.tickets.lifecycle import breached_at, sla_remaining
 from app.tickets.schemas import (
@@ -301,6 +302,8 @@ def _conditions(
         where.append(Ticket.priority.in_(filters.priority))
     if filters.owner_id is not None:
         where.append(Ticket.owner_id == filters.owner_id)
+    if filters.unowned:
+        where.append(Ticket.owner_id.is_(None))
     if filters.team_id is not None:
         where.append(Ticket.team_id == filters.team_id)
     if filters.requester_id is not None:
@@ -339,6 +342,28 @@ async def _keys(connection: AsyncConnection, query: Select[Any, Any]) -> _KeysWi
     ).all()
     keys = [(row[1], row[2]) for row in rows if row[1] is not None]
     return keys, rows[0][0]
+
+
+async def _sla_keys(
+    connection: AsyncConnection, where: list[ColumnElement[bool]], limit: int
+) -> tuple[list[tuple[int, datetime | None]], int]:
+    """A page in queue order (app/tickets/sla_order.py), with the snapshot's xmin."""
+    page = (
+        select(Ticket.id, Ticket.sla_due_at)
+        .where(*where)
+        .order_by(*sla_order.ORDER)
+        .limit(_literal_limit(limit))
+        .subquery("page")
+    )
+    snapshot = select(SNAPSHOT_XMIN).subquery("snapshot")
+    rows = (
+        await connection.execute(
+            select(snapshot.c.snapshot_xmin, page.c.id, page.c.sla_due_at)
+            .select_from(snapshot.outerjoin(page, true()))
+            .order_by(page.c.sla_due_at.asc().nulls_last(), page.c.id.asc())
+        )
+    ).all()
+    return [(row[1], row[2]) for row in rows if row[1] is not None], rows[0][0]
 
 
 async def _page_keys(
@@ -435,15 +460,19 @@ async def list_tickets(
     limit: int,
     cursor: str | None,
     search_config: str,
+    sort: str = "activity",
 ) -> tuple[list[TicketOut], str | None, str]:
-    """A page of tickets, newest activity first, and the X-Events-Cursor taken with it.
+    """A page of tickets, newest activity first (or in queue order, `sla_due`), and the
+    X-Events-Cursor taken with it.
 
     Inserts never shift a page already read: pages are keyset ranges of
     (updated_at, id), the same whichever way a search finds its matches.
     """
+    connection = await session.connection()
+    if sort == "sla_due":
+        return await _list_by_sla(connection, viewer, filters, limit, cursor, search_config)
     position = None if cursor is None else _position(cursor)
     where = _conditions(viewer, filters, position)
-    connection = await session.connection()
     if filters.q:
         keys, xmin = await _search_keys(connection, where, viewer, filters.q, search_config, limit)
     else:
@@ -463,3 +492,34 @@ async def list_tickets(
         last_id, last_updated_at = keys[-1]
         next_cursor = encode_cursor({"u": last_updated_at.isoformat(), "i": last_id})
     return items, next_cursor, events_position
+
+
+async def _list_by_sla(
+    connection: AsyncConnection,
+    viewer: User,
+    filters: TicketFilters,
+    limit: int,
+    cursor: str | None,
+    search_config: str,
+) -> tuple[list[TicketOut], str | None, str]:
+    where = _conditions(viewer, filters, None)
+    if cursor is not None:
+        where.append(sla_order.after(sla_order.position(cursor)))
+    if filters.q:
+        where.append(_match(viewer, filters.q, search_config))
+    keys, xmin = await _sla_keys(connection, where, limit)
+    items = await _present_keys(connection, viewer, [key[0] for key in keys])
+    next_cursor = sla_order.next_cursor(keys[-1]) if len(keys) == limit else None
+    return items, next_cursor, position_at(xmin)
+
+
+async def _present_keys(
+    connection: AsyncConnection, viewer: User, ids: list[int]
+) -> list[TicketOut]:
+    if not ids:
+        return []
+    query = _details(viewer)[1]
+    rows = (await connection.execute(query, {"ids": ids, "viewer_id": viewer.id})).all()
+    now = datetime.now(UTC)
+    by_id = {row._mapping["id"]: row for row in rows}
+    return [present(by_id[i]._mapping, now) for i in ids if i in by_id]

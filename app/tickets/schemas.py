@@ -211,6 +211,7 @@ class TicketFilters(BaseModel):
 
     status: list[TicketStatus] = Field(default_factory=list)
     owner_id: int | None = None
+    unowned: bool = False  # owner_id=none
     team_id: int | None = None
     priority: list[Priority] = Field(default_factory=list)
     requester_id: int | None = None

@@ -204,12 +204,7 @@ def upgrade() -> None:
         ["priority", "next_response_due_at"],
         postgresql_where=sa.text(_NEW_WAITING + _NEXT),
     )
-    op.create_index(
-        "ix_tickets_sla_due",
-        "tickets",
-        ["sla_due_at", "id"],
-        postgresql_where=sa.text(_OLD_WAITING),
-    )
+    op.create_index("ix_tickets_sla_due", "tickets", ["sla_due_at", "id"])
     op.create_index(
         "ix_tickets_unowned",
         "tickets",
