@@ -17,9 +17,7 @@ async def _all(client: AsyncClient, actor: Any, **params: Any) -> list[int]:
     ids: list[int] = []
     cursor = None
     while True:
-        page = await list_tickets(
-            client, actor, **params, **({"cursor": cursor} if cursor else {})
-        )
+        page = await list_tickets(client, actor, **params, **({"cursor": cursor} if cursor else {}))
         ids += [item["id"] for item in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
