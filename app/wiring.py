@@ -23,6 +23,7 @@ from app.notifications import reactions as notifications
 from app.notifications.setup import configure_outbox
 from app.problems import reactions as problems
 from app.signin.setup import configure as configure_sign_in
+from app.sla import notices as sla_notices
 from app.sla import reactions as sla
 
 
@@ -39,6 +40,8 @@ def reactions() -> Reactions:
         .on({EventKind.PRIORITY_CHANGED, EventKind.TICKET_UPDATED}, sla.retarget)
         .on({EventKind.STATUS_CHANGED}, sla.pause_and_resume)
         .on({EventKind.MESSAGE_CREATED}, sla.on_messages)
+        .on({EventKind.SLA_BREACHED}, sla.act_on_breaches)  # per policy: supervisors, priority
+        .on({EventKind.SLA_BREACHED}, continuity.escalate_breaches)  # per policy: next level
         .on({EventKind.OWNER_CHANGED}, continuity.brief_new_owners)
         .on({EventKind.STATUS_CHANGED}, invitations.invite_on_resolution)
         .on({EventKind.STATUS_CHANGED}, problems.resolve_incidents)  # a problem's, with it
@@ -65,4 +68,5 @@ def configure(settings: Settings) -> None:
     continuity_wording.register()
     merge_notices.register()  # where a merged request lives now
     configure_sign_in(settings)  # sign-in links: their settings and email
-    sla.configure(settings.default_team)  # the catch-all team of new tickets
+    sla.configure(settings.default_team, settings.sla_warning_ratio)  # catch-all team
+    sla_notices.register()  # the answer time stated to customers, and late-answer notices

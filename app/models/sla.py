@@ -110,19 +110,16 @@ NEXT_RESPONSE_WATCHED = (
 )
 Index(
     "ix_tickets_first_response_watch",
-    Ticket.priority,
-    Ticket.first_response_due_at,
+    Ticket.first_response_warn_at,
     postgresql_where=text(FIRST_RESPONSE_WATCHED),
 )
 Index(
     "ix_tickets_next_response_watch",
-    Ticket.priority,
-    Ticket.next_response_due_at,
+    Ticket.next_response_warn_at,
     postgresql_where=text(NEXT_RESPONSE_WATCHED),
 )
 Index(
     "ix_tickets_resolution_watch",
-    Ticket.priority,
-    Ticket.resolution_due_at,
+    Ticket.resolution_warn_at,
     postgresql_where=text(RESOLUTION_WATCHED),
 )

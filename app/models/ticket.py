@@ -128,6 +128,11 @@ class Ticket(Base):
         BigInteger, ForeignKey("sla_policies.id", ondelete="SET NULL")
     )
     next_response_due_at: Mapped[datetime | None]
+    # When each target's warning is due (its share of business time gone): the watcher
+    # compares these, indexed, with the time of day and never recomputes anything.
+    first_response_warn_at: Mapped[datetime | None]
+    next_response_warn_at: Mapped[datetime | None]
+    resolution_warn_at: Mapped[datetime | None]
     sla_paused_since: Mapped[datetime | None]
     sla_paused_seconds: Mapped[float] = mapped_column(Float, server_default=text("0"))
     next_response_breached_for: Mapped[datetime | None]

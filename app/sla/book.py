@@ -134,14 +134,25 @@ def clock_of(ticket: Ticket) -> clock.SlaClock:
 CLOSED_STATUSES = frozenset({"resolved", "closed"})
 
 
-def store(ticket: Ticket, moved: clock.SlaClock) -> None:
-    """Write a clock back to the row, with the soonest due time the queue sorts by."""
+def store(ticket: Ticket, moved: clock.SlaClock, applied: Applied, warning_ratio: float) -> None:
+    """Write a clock back to the row, with when each target's warning is due and the
+    soonest due time the queue sorts by."""
     ticket.first_response_due_at = moved.first_response_due_at
     ticket.next_response_due_at = moved.next_response_due_at
     ticket.resolution_due_at = moved.resolution_due_at
     ticket.sla_paused_since = moved.paused_since
     ticket.sla_paused_seconds = moved.paused.total_seconds()
     ticket.sla_due_at = queue_due(ticket, moved)
+    targets = applied.targets
+
+    def warn(due: datetime | None, target: timedelta | None) -> datetime | None:
+        if due is None or target is None:
+            return None
+        return clock.warning_at(applied.calendar, due, target, warning_ratio)
+
+    ticket.first_response_warn_at = warn(moved.first_response_due_at, targets.first_response)
+    ticket.next_response_warn_at = warn(moved.next_response_due_at, targets.next_response)
+    ticket.resolution_warn_at = warn(moved.resolution_due_at, targets.resolution)
 
 
 def queue_due(ticket: Ticket, current: clock.SlaClock) -> datetime | None:

@@ -22,21 +22,42 @@ from app.events.kinds import EventKind
 from app.events.reactions import Batch, Filing
 from app.events.recorder import record_event
 from app.events.records import Recorded
-from app.models import STAFF_ROLES, AssignmentMode, Priority, Role, Team, Ticket, Visibility
+from app.models import (
+    STAFF_ROLES,
+    AssignmentMode,
+    Level,
+    Priority,
+    Role,
+    Team,
+    TeamMember,
+    Ticket,
+    User,
+    Visibility,
+)
+from app.notifications.outbox import enqueue_personal_notice
+from app.notifications.rules import NoticeTopic
 from app.sla import clock
-from app.sla.book import PolicyBook, clock_of, queue_due, store
+from app.sla.book import Applied, PolicyBook, clock_of, queue_due, store
+from app.sla.notices import ANSWER_TIME, BREACH_ALERT_KIND, answer_time_data
+from app.tickets.lifecycle import derive_priority
 
 
 @dataclass(slots=True)
 class _Setup:
     default_team: str = "General"
+    warning_ratio: float = 0.8
 
 
 SETUP = _Setup()
 
 
-def configure(default_team: str) -> None:
+def configure(default_team: str, warning_ratio: float) -> None:
     SETUP.default_team = default_team
+    SETUP.warning_ratio = warning_ratio
+
+
+def _store(ticket: Ticket, moved: clock.SlaClock, applied: Applied) -> None:
+    store(ticket, moved, applied, SETUP.warning_ratio)
 
 
 # -- filing -------------------------------------------------------------------------
@@ -69,12 +90,21 @@ async def place_in_team(session: AsyncSession, filings: Sequence[Filing]) -> Non
 
 
 async def due_on_filing(session: AsyncSession, filings: Sequence[Filing]) -> None:
+    """Its policy and due times; and the answer time its acknowledgement states, in the
+    requester's time zone (the outbox words it in their language: app/sla/notices.py)."""
     book = await PolicyBook.load(session)
     for filing in filings:
         ticket = filing.ticket
         ticket.sla_policy_id = book.policy_for(ticket)
         applied = book.applied(ticket.sla_policy_id, ticket.priority)
-        store(ticket, clock.start(applied.calendar, ticket.created_at, applied.targets))
+        _store(ticket, clock.start(applied.calendar, ticket.created_at, applied.targets), applied)
+        due = ticket.first_response_due_at
+        if due is None:
+            continue
+        requester = await session.get(User, ticket.requester_id)
+        filing.created_data[ANSWER_TIME] = answer_time_data(
+            applied.calendar, due, filing.now, "UTC" if requester is None else requester.timezone
+        )
 
 
 # -- changes ------------------------------------------------------------------------
@@ -108,7 +138,7 @@ async def retarget(batch: Batch, recorded: Sequence[Recorded]) -> None:
         moved = clock.retarget(
             clock_of(ticket), after.calendar, ticket.created_at, before.targets, after.targets
         )
-        store(ticket, moved)
+        _store(ticket, moved, after)
 
 
 def _due_data(ticket: Ticket) -> dict[str, Any]:
@@ -128,7 +158,7 @@ async def _resume(batch: Batch, book: PolicyBook, ticket: Ticket, at: datetime) 
     if began is None:
         return
     applied = book.applied(ticket.sla_policy_id, ticket.priority)
-    store(ticket, clock.resume(current, applied.calendar, at))
+    _store(ticket, clock.resume(current, applied.calendar, at), applied)
     await record_event(
         batch.session,
         ticket,
@@ -153,7 +183,9 @@ async def pause_and_resume(batch: Batch, recorded: Sequence[Recorded]) -> None:
         ticket, to = item.ticket, item.event.data.get("to")
         at = item.event.created_at
         if to == "pending" and ticket.sla_paused_since is None:
-            store(ticket, clock.pause(clock_of(ticket), at))
+            book = book or await PolicyBook.load(batch.session)
+            applied = book.applied(ticket.sla_policy_id, ticket.priority)
+            _store(ticket, clock.pause(clock_of(ticket), at), applied)
             await record_event(
                 batch.session,
                 ticket,
@@ -173,18 +205,97 @@ async def on_messages(batch: Batch, recorded: Sequence[Recorded]) -> None:
     """A customer's public message arms the next response (and ends a pause: the
     status move that follows finds the clock running); a public staff reply answers
     it. Internal notes change nothing."""
-    book: PolicyBook | None = None
-    for item in recorded:
+    public = [r for r in recorded if r.event.data.get("visibility") == Visibility.PUBLIC.value]
+    if not public:
+        return
+    book = await PolicyBook.load(batch.session)
+    for item in public:
         data, ticket = item.event.data, item.ticket
-        if data.get("visibility") != Visibility.PUBLIC.value:
-            continue
         if Role(str(data.get("author_role"))) in STAFF_ROLES:
-            store(ticket, clock.staff_replied(clock_of(ticket)))
+            applied = book.applied(ticket.sla_policy_id, ticket.priority)
+            _store(ticket, clock.staff_replied(clock_of(ticket)), applied)
             continue
         if ticket.status in ("resolved", "closed") and ticket.sla_paused_since is None:
             continue  # reopened by the status move that follows, then counted anew
-        book = book or await PolicyBook.load(batch.session)
         at = item.event.created_at
         await _resume(batch, book, ticket, at)
         applied = book.applied(ticket.sla_policy_id, ticket.priority)
-        store(ticket, clock.customer_wrote(clock_of(ticket), applied.calendar, at, applied.targets))
+        moved = clock.customer_wrote(clock_of(ticket), applied.calendar, at, applied.targets)
+        _store(ticket, moved, applied)
+
+
+# -- breaches -----------------------------------------------------------------------
+
+_UP: dict[Level, Level] = {Level.LOW: Level.MEDIUM, Level.MEDIUM: Level.HIGH}
+
+
+async def act_on_breaches(batch: Batch, recorded: Sequence[Recorded]) -> None:
+    """What a missed target's policy asks besides the timeline (the escalation is
+    continuity's): the team's supervisors told, or the priority raised one step."""
+    for item in recorded:
+        actions = item.event.data.get("on_breach") or ()
+        ticket = item.ticket
+        if "raise_priority" in actions:
+            await _raise_priority(batch, ticket, item.event.created_at)
+        if "notify_supervisors" in actions:
+            await _notify_supervisors(batch, ticket, item.event.data)
+
+
+async def _raise_priority(batch: Batch, ticket: Ticket, now: datetime) -> None:
+    """One step up the urgency x impact matrix: more urgent, or, at the top of urgency,
+    wider impact. Critical stays critical."""
+    if ticket.urgency in _UP:
+        field, old, new = "urgency", ticket.urgency, _UP[ticket.urgency]
+    elif ticket.impact in _UP:
+        field, old, new = "impact", ticket.impact, _UP[ticket.impact]
+    else:
+        return
+    setattr(ticket, field, new)
+    ticket.version += 1
+    ticket.updated_at = now
+    await record_event(
+        batch.session,
+        ticket,
+        EventKind.TICKET_UPDATED,
+        actor=None,
+        visibility=Visibility.INTERNAL,
+        data={"changes": {field: {"from": old.value, "to": new.value}}, "reason": "sla_breach"},
+    )
+    priority = derive_priority(ticket.urgency, ticket.impact)
+    if priority != ticket.priority:
+        previous, ticket.priority = ticket.priority, priority
+        await record_event(
+            batch.session,
+            ticket,
+            EventKind.PRIORITY_CHANGED,
+            actor=None,
+            visibility=Visibility.INTERNAL,
+            data={"from": previous.value, "to": priority.value},
+        )
+
+
+async def _notify_supervisors(batch: Batch, ticket: Ticket, data: dict[str, Any]) -> None:
+    """The supervisors of the ticket's team (none there: every supervisor)."""
+    query = select(User.id).where(User.role == Role.SUPERVISOR, User.active.is_(True))
+    if ticket.team_id is not None:
+        in_team = query.join(TeamMember, TeamMember.user_id == User.id).where(
+            TeamMember.team_id == ticket.team_id
+        )
+        recipients = list(await batch.session.scalars(in_team))
+    else:
+        recipients = []
+    if not recipients:
+        recipients = list(await batch.session.scalars(query))
+    for recipient in sorted(recipients):
+        await enqueue_personal_notice(
+            batch.session,
+            recipient,
+            NoticeTopic.SLA,
+            kind=BREACH_ALERT_KIND,
+            data={
+                "ticket": {"id": ticket.id, "subject": ticket.subject},
+                "target": data.get("target"),
+                "due_at": data.get("due_at"),
+            },
+            ticket=ticket,
+        )

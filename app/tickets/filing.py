@@ -121,7 +121,7 @@ async def create_ticket(
     await reactions_of(session).file(session, [filing])
     await _insert(session, ticket, actor, search_config)
     attached = await attachment_records.attach(session, ticket.id, None, files)
-    extra = dict(created_data or {})
+    extra = {**filing.created_data, **(created_data or {})}
     if attached:
         extra["attachments"] = attachment_records.described(attached)
     if follow_up_of is not None:

@@ -64,7 +64,7 @@ def _timestamps() -> list[sa.Column[object]]:
     ]
 
 
-def _watch_indexes(waiting: str) -> None:
+def _old_watch_indexes(waiting: str) -> None:
     op.create_index(
         "ix_tickets_first_response_watch",
         "tickets",
@@ -159,6 +159,9 @@ def upgrade() -> None:
     )
     for column in (
         "next_response_due_at",
+        "first_response_warn_at",
+        "next_response_warn_at",
+        "resolution_warn_at",
         "sla_paused_since",
         "next_response_breached_for",
         "sla_due_at",
@@ -195,14 +198,32 @@ def upgrade() -> None:
         "ON CONFLICT (name) DO NOTHING"
     )
 
+    # Warnings of the tickets already there: the default policy's, around the clock,
+    # when (1 - ratio) of the target is left (the default ratio, 0.8).
+    op.execute(
+        "UPDATE tickets SET "
+        "first_response_warn_at = first_response_due_at - (first_response_due_at - created_at) "
+        "* 0.2, resolution_warn_at = resolution_due_at - (resolution_due_at - created_at) * 0.2"
+    )
     op.drop_index("ix_tickets_first_response_watch", table_name="tickets")
     op.drop_index("ix_tickets_resolution_watch", table_name="tickets")
-    _watch_indexes(_NEW_WAITING)
+    op.create_index(
+        "ix_tickets_first_response_watch",
+        "tickets",
+        ["first_response_warn_at"],
+        postgresql_where=sa.text(_NEW_WAITING + _FIRST),
+    )
     op.create_index(
         "ix_tickets_next_response_watch",
         "tickets",
-        ["priority", "next_response_due_at"],
+        ["next_response_warn_at"],
         postgresql_where=sa.text(_NEW_WAITING + _NEXT),
+    )
+    op.create_index(
+        "ix_tickets_resolution_watch",
+        "tickets",
+        ["resolution_warn_at"],
+        postgresql_where=sa.text(_NEW_WAITING + _RESOLUTION),
     )
     op.create_index("ix_tickets_sla_due", "tickets", ["sla_due_at", "id"])
     op.create_index(
@@ -219,11 +240,14 @@ def downgrade() -> None:
     op.drop_index("ix_tickets_next_response_watch", table_name="tickets")
     op.drop_index("ix_tickets_resolution_watch", table_name="tickets")
     op.drop_index("ix_tickets_first_response_watch", table_name="tickets")
-    _watch_indexes(_OLD_WAITING)
+    _old_watch_indexes(_OLD_WAITING)
     op.execute("DELETE FROM sla_alerts WHERE target = 'next_response'")
     _sla_target_check("'first_response', 'resolution'")
     op.drop_constraint(op.f("fk_tickets_sla_policy_id_sla_policies"), "tickets", type_="foreignkey")
     for column in (
+        "resolution_warn_at",
+        "next_response_warn_at",
+        "first_response_warn_at",
         "sla_paused_seconds",
         "unowned_alerted_at",
         "sla_due_at",
