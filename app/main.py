@@ -148,7 +148,9 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
                 asyncio.create_task(
                     every(
                         settings.sla_check_interval_seconds,
-                        lambda: raise_all(maker, settings.sla_warning_ratio),
+                        lambda: raise_all(
+                            maker, settings.sla_warning_ratio, settings.unowned_alert_after
+                        ),
                         "the SLA watcher's pass",
                     ),
                     name="sla-watcher",

@@ -82,11 +82,14 @@ class Ticket(Base):
         # The queue by the next due time (GET /tickets?sort=sla_due; app/tickets/sla_order.py):
         # whole, so that the order holds with any filter; done tickets sit at its null end.
         Index("ix_tickets_sla_due", "sla_due_at", "id"),
-        # Tickets nobody owns, oldest first (owner_id=none, the unowned alert).
+        # Tickets nobody owns and no supervisor was told of, oldest first (app/sla/unowned.py).
         Index(
             "ix_tickets_unowned",
             "created_at",
-            postgresql_where=text("owner_id IS NULL AND status IN ('new', 'open', 'pending')"),
+            postgresql_where=text(
+                "owner_id IS NULL AND unowned_alerted_at IS NULL "
+                "AND status IN ('new', 'open', 'pending')"
+            ),
         ),
         # Open work per owner: handover after an absence, least-loaded routing.
         Index(

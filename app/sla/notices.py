@@ -22,6 +22,7 @@ from app.sla.calendar import BusinessCalendar
 
 ANSWER_TIME = "answer_time"
 BREACH_ALERT_KIND = "sla.breach_alert"  # to supervisors, when a policy asks
+UNOWNED_ALERT_KIND = "ticket.unowned_alert"  # to supervisors: nobody has taken it
 
 
 def answer_time_data(
@@ -92,7 +93,20 @@ def _breach_alert(
     ]
 
 
+def _unowned_alert(
+    notice: dict[str, Any], _locale: str, ticket_id: Any, subject: str, _bodies: dict[int, str]
+) -> list[Block]:
+    minutes = (notice.get("data") or {}).get("minutes")
+    return [
+        Block(
+            f"Ticket #{ticket_id} \u201c{subject}\u201d has waited {minutes} minutes and "
+            "nobody has taken it yet."
+        )
+    ]
+
+
 def register() -> None:
+    register_renderer(UNOWNED_ALERT_KIND, _unowned_alert)
     register_renderer(BREACH_ALERT_KIND, _breach_alert)
     register_renderer(EventKind.TICKET_CREATED, _received)
     register_renderer(EventKind.SLA_DELAY_ANNOUNCED, _delay)

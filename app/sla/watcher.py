@@ -19,7 +19,7 @@ shows, so the ticket's version (the ETag agents send with If-Match) stays as it 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -39,6 +39,7 @@ from app.models import (
 )
 from app.models.sla import FIRST_RESPONSE_WATCHED, NEXT_RESPONSE_WATCHED, RESOLUTION_WATCHED
 from app.sla.book import Applied, PolicyBook
+from app.sla.unowned import alert_all
 
 # Any fixed number, the same in every process: the key of a pass's lock.
 WATCHER_LOCK = 7_215_334_918_003
@@ -226,9 +227,16 @@ async def announce_delay(
     )
 
 
-async def raise_all(sessionmaker: async_sessionmaker[AsyncSession], warning_ratio: float) -> int:
+async def raise_all(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    warning_ratio: float,
+    unowned_after: timedelta | None = None,
+) -> int:
     """Batches until nothing more is due; each batch is its own transaction. A batch
-    that raised nothing (its tickets all busy) ends the pass: the next one retries."""
+    that raised nothing (its tickets all busy) ends the pass: the next one retries.
+    With `unowned_after`, tickets nobody has taken by then alert their supervisors."""
+    if unowned_after is not None:
+        await alert_all(sessionmaker, unowned_after)
     total = 0
     while True:
         async with sessionmaker() as session, session.begin():

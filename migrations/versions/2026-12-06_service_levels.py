@@ -230,7 +230,9 @@ def upgrade() -> None:
         "ix_tickets_unowned",
         "tickets",
         ["created_at"],
-        postgresql_where=sa.text(f"owner_id IS NULL AND {_OLD_WAITING}"),
+        postgresql_where=sa.text(
+            f"owner_id IS NULL AND unowned_alerted_at IS NULL AND {_OLD_WAITING}"
+        ),
     )
 
 

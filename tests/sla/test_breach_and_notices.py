@@ -161,3 +161,29 @@ async def test_a_breach_escalates_and_the_customer_is_told_once_before_it(
     assert "breach" not in text.lower()
     # The supervisors of the team, as the policy asks.
     assert await _notices(sessionmaker, supervisor.id, "sla.breach_alert")
+
+
+async def test_a_ticket_nobody_takes_alerts_the_team_supervisors_once(
+    client: AsyncClient, actors: Actors, sessionmaker: Maker
+) -> None:
+    agent, supervisor = await actors.agent(), await actors.supervisor()
+    team = await make_team(sessionmaker, member_ids=[agent.id, supervisor.id])  # manual
+    ticket = await file_ticket(client, agent, team_id=team)
+    assert ticket["owner"] is None
+    soon = timedelta(minutes=30)
+
+    await raise_all(sessionmaker, RATIO, soon)
+    assert await _notices(sessionmaker, supervisor.id, "ticket.unowned_alert") == []
+
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket["id"])
+            .values(created_at=datetime.now(UTC) - timedelta(minutes=31))
+        )
+    await raise_all(sessionmaker, RATIO, soon)
+    await raise_all(sessionmaker, RATIO, soon)
+
+    [alert] = await _notices(sessionmaker, supervisor.id, "ticket.unowned_alert")
+    assert "nobody has taken it" in render(alert, supervisor.name, "en", {}).as_text()
+    assert await _notices(sessionmaker, agent.id, "ticket.unowned_alert") == []
