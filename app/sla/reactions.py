@@ -38,6 +38,7 @@ from app.notifications.outbox import enqueue_personal_notice
 from app.notifications.rules import NoticeTopic
 from app.sla import clock
 from app.sla.book import Applied, PolicyBook, clock_of, queue_due, store
+from app.sla.calendar import BeyondHorizon
 from app.sla.notices import ANSWER_TIME, BREACH_ALERT_KIND, answer_time_data
 from app.tickets.lifecycle import derive_priority
 
@@ -97,7 +98,11 @@ async def due_on_filing(session: AsyncSession, filings: Sequence[Filing]) -> Non
         ticket = filing.ticket
         ticket.sla_policy_id = book.policy_for(ticket)
         applied = book.applied(ticket.sla_policy_id, ticket.priority)
-        _store(ticket, clock.start(applied.calendar, ticket.created_at, applied.targets), applied)
+        try:
+            started = clock.start(applied.calendar, ticket.created_at, applied.targets)
+        except BeyondHorizon:  # a calendar that does not open in ten years promises nothing
+            started = clock.SlaClock()
+        _store(ticket, started, applied)
         due = ticket.first_response_due_at
         if due is None:
             continue
@@ -135,9 +140,12 @@ async def retarget(batch: Batch, recorded: Sequence[Recorded]) -> None:
         before = book.applied(ticket.sla_policy_id, old_priority.get(ticket.id, ticket.priority))
         ticket.sla_policy_id = book.policy_for(ticket)
         after = book.applied(ticket.sla_policy_id, ticket.priority)
-        moved = clock.retarget(
-            clock_of(ticket), after.calendar, ticket.created_at, before.targets, after.targets
-        )
+        try:
+            moved = clock.retarget(
+                clock_of(ticket), after.calendar, ticket.created_at, before.targets, after.targets
+            )
+        except BeyondHorizon:
+            moved = clock.SlaClock(paused_since=ticket.sla_paused_since)
         _store(ticket, moved, after)
 
 
