@@ -327,3 +327,51 @@ async def test_without_a_catch_all_team_one_is_made(client: AsyncClient, actors:
     assert ticket["team"]["name"] == "General"
     again = await file_ticket(client, agent)
     assert again["team"] == ticket["team"]
+
+
+DST_ZONES = ("Europe/Rome", "America/New_York", "America/Los_Angeles", "Australia/Sydney")
+
+
+async def test_a_long_target_across_weekends_a_holiday_and_a_clock_change(
+    client: AsyncClient, actors: Actors
+) -> None:
+    """Weekdays only, an hour a day from a few minutes from now, a holiday tomorrow: a
+    resolution target of 120 open hours ends about half a year ahead, past a clock
+    change, exactly where the naive minute-by-minute calendar says."""
+    admin, agent = await actors.admin(), await actors.agent()
+    now = datetime.now(UTC)
+    zone = next(
+        ZoneInfo(name) for name in DST_ZONES if 6 <= now.astimezone(ZoneInfo(name)).hour < 20
+    )
+    local = now.astimezone(zone).replace(second=0, microsecond=0) + timedelta(minutes=5)
+    opens = local.hour * 60 + local.minute
+    hours = (f"{opens // 60:02d}:{opens % 60:02d}", f"{(opens + 60) // 60:02d}:{opens % 60:02d}")
+    tomorrow = local.date() + timedelta(days=1)
+    calendar = await _post(
+        client,
+        admin,
+        "/calendars",
+        {
+            "name": "Weekdays",
+            "time_zone": zone.key,
+            "hours": [{"weekday": d, "opens": hours[0], "closes": hours[1]} for d in WEEKDAYS[:5]],
+            "holidays": [{"date": tomorrow.isoformat()}],
+        },
+    )
+    await _policy(
+        client, admin, calendar["id"], first_response_minutes=90, resolution_minutes=120 * 60
+    )
+    naive = NaiveCalendar(
+        zone=zone,
+        hours={d: [(opens, opens + 60)] for d in range(5)},
+        holidays=frozenset({tomorrow}),
+    )
+
+    ticket = await file_ticket(client, agent, category="billing")
+
+    opening = naive.next_opening(at(ticket["created_at"]).replace(second=0, microsecond=0))
+    resolution = at(ticket["sla"]["resolution_due_at"])
+    assert resolution == naive.add_minutes(opening, 120 * 60)
+    assert at(ticket["sla"]["first_response_due_at"]) == naive.add_minutes(opening, 90)
+    # Half a year of weekdays: the zone's offset is not the same at both ends.
+    assert resolution.astimezone(zone).utcoffset() != opening.astimezone(zone).utcoffset()
