@@ -65,15 +65,23 @@ def _store(ticket: Ticket, moved: clock.SlaClock, applied: Applied) -> None:
 
 
 async def _default_team(session: AsyncSession) -> Team:
-    """The catch-all team a fresh install has; made again if someone removed it."""
+    """The catch-all team a fresh install has; made again if someone removed it. Made in
+    a transaction of its own, committed at once: made in the filing's, it would hold
+    every other filing waiting on its row until that one commits."""
     name = SETUP.default_team
-    await session.execute(
-        insert(Team)
-        .values(name=name, assignment=AssignmentMode.ROUND_ROBIN)
-        .on_conflict_do_nothing(index_elements=[Team.name])
-    )
-    team = await session.scalar(select(Team).where(Team.name == name))
-    assert team is not None
+    found = select(Team).where(Team.name == name)
+    team = await session.scalar(found)
+    if team is not None:
+        return team
+    connection = await session.connection()
+    async with connection.engine.begin() as own:
+        await own.execute(
+            insert(Team)
+            .values(name=name, assignment=AssignmentMode.ROUND_ROBIN)
+            .on_conflict_do_nothing(index_elements=[Team.name])
+        )
+    team = await session.scalar(found)
+    assert team is not None  # committed: a new statement of this transaction sees it
     return team
 
 
