@@ -51,7 +51,9 @@ async def run_background(settings: Settings, database_url: str) -> None:
     if settings.sla_watcher:
         watcher = every(
             settings.sla_check_interval_seconds,
-            lambda: raise_all(sessionmaker, settings.sla_warning_ratio),
+            lambda: raise_all(
+                sessionmaker, settings.sla_warning_ratio, settings.unowned_alert_after
+            ),
             "the SLA watcher's pass",
         )
         tasks.append(asyncio.create_task(watcher, name="sla-watcher"))

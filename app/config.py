@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from email.utils import parseaddr
 from enum import StrEnum
 from functools import lru_cache
@@ -225,6 +226,24 @@ class Settings(BaseSettings):
         lt=1,
         description="Warn when this share of the time to a target has gone.",
     )
+    default_team: str = Field(
+        default="General",
+        min_length=1,
+        max_length=100,
+        description="The catch-all team of tickets no routing rule places and nobody names "
+        "(made on first use if missing).",
+    )
+    unowned_alert_minutes: float = Field(
+        default=30,
+        gt=0,
+        description="A ticket nobody has taken this long after it came in alerts its team's "
+        "supervisors (once), on the SLA watcher's pass.",
+    )
+
+    @property
+    def unowned_alert_after(self) -> timedelta:
+        return timedelta(minutes=self.unowned_alert_minutes)
+
     # Feedback --------------------------------------------------------------
     public_base_url: str = Field(
         # `helpdesk serve` sets it to its own address when unset (see app/cli.py).

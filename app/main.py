@@ -70,6 +70,7 @@ from app.people.router import router as people_router
 from app.problems.router import router as problems_router
 from app.signin.router import router as sign_in_router
 from app.signin.setup import run_mailer
+from app.sla.router import router as sla_router
 from app.sla.watcher import raise_all
 from app.tickets.router import _NotModified, not_modified
 from app.tickets.router import router as tickets_router
@@ -161,7 +162,9 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
                 asyncio.create_task(
                     every(
                         settings.sla_check_interval_seconds,
-                        lambda: raise_all(maker, settings.sla_warning_ratio),
+                        lambda: raise_all(
+                            maker, settings.sla_warning_ratio, settings.unowned_alert_after
+                        ),
                         "the SLA watcher's pass",
                     ),
                     name="sla-watcher",
@@ -257,6 +260,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.include_router(identities_router, prefix=API_PREFIX)
     app.include_router(merging_router, prefix=API_PREFIX)
     app.include_router(problems_router, prefix=API_PREFIX)
+    app.include_router(sla_router, prefix=API_PREFIX)
     app.include_router(bulk_router, prefix=API_PREFIX)
     app.include_router(sign_in_router, prefix=API_PREFIX)
     _add_docs(app)

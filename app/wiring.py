@@ -27,6 +27,7 @@ from app.notifications import reactions as notifications
 from app.notifications.setup import configure_outbox
 from app.problems import reactions as problems
 from app.signin.setup import configure as configure_sign_in
+from app.sla import notices as sla_notices
 from app.sla import reactions as sla
 
 
@@ -34,12 +35,17 @@ def reactions() -> Reactions:
     return (
         Reactions()
         # Before a new ticket's row goes in: the row is written once, as it ends up.
-        .on_filing(sla.due_on_filing)  # its due times, from its priority
+        .on_filing(sla.place_in_team)  # no ticket without a team: else the catch-all one
+        .on_filing(sla.due_on_filing)  # its SLA policy and due times, in business time
         .on_filing(continuity.route_new_tickets)  # its first owner, by its team's mode
         # After events are appended. What a reaction records is reacted to in the next
         # round, by every reaction that wants it.
         .on({EventKind.FEEDBACK_RECEIVED}, complaints.raise_complained_tickets)
-        .on({EventKind.PRIORITY_CHANGED}, sla.rearm_on_priority_change)
+        .on({EventKind.PRIORITY_CHANGED, EventKind.TICKET_UPDATED}, sla.retarget)
+        .on({EventKind.STATUS_CHANGED}, sla.pause_and_resume)
+        .on({EventKind.MESSAGE_CREATED}, sla.on_messages)
+        .on({EventKind.SLA_BREACHED}, sla.act_on_breaches)  # per policy: supervisors, priority
+        .on({EventKind.SLA_BREACHED}, continuity.escalate_breaches)  # per policy: next level
         .on({EventKind.OWNER_CHANGED}, continuity.brief_new_owners)
         .on({EventKind.STATUS_CHANGED}, invitations.invite_on_resolution)
         .on({EventKind.STATUS_CHANGED}, problems.resolve_incidents)  # a problem's, with it
@@ -72,3 +78,5 @@ def configure(settings: Settings) -> None:
     merge_notices.register()  # where a merged request lives now
     configure_sign_in(settings)  # sign-in links: their settings and email
     chat_transcript.register()  # a chat's transcript, at its end or when it goes to email
+    sla.configure(settings.default_team, settings.sla_warning_ratio)  # catch-all team
+    sla_notices.register()  # the answer time stated to customers, and late-answer notices

@@ -34,6 +34,14 @@ async def escalate(
 ) -> Ticket:
     ticket = await get_visible_ticket(session, actor, ticket_id, for_update=True)
     check_if_match(if_match, ticket, actor)
+    return await escalate_locked(session, ticket, actor, data)
+
+
+async def escalate_locked(
+    session: AsyncSession, ticket: Ticket, actor: User | None, data: EscalateRequest
+) -> Ticket:
+    """Escalate a ticket its caller has locked: by someone, or (actor None) by the desk
+    itself when a service level target was missed."""
     if ticket.status not in OPEN_WORK:
         raise Conflict(f"Ticket {ticket.id} is {ticket.status.value}; only open work escalates.")
     now = datetime.now(UTC)

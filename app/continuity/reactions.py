@@ -8,8 +8,11 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.continuity.brief import BriefBuilder, BriefPerson
+from app.continuity.escalation import escalate_locked
 from app.continuity.routing import Router
+from app.continuity.schemas import EscalateRequest
 from app.continuity.wording import BRIEF_KIND
+from app.errors import ProblemError
 from app.events.kinds import EventKind
 from app.events.reactions import Batch, Filing
 from app.events.records import NewEvent, Recorded, owner_changed_data, person_id
@@ -90,3 +93,22 @@ async def brief_new_owners(batch: Batch, recorded: Sequence[Recorded]) -> None:
                 ticket=ticket,
             ),
         )
+
+
+async def escalate_breaches(batch: Batch, recorded: Sequence[Recorded]) -> None:
+    """A missed target whose policy says `escalate`: up the team's escalation path (its
+    next level, else a supervisor), the customer told who has it now, as when an agent
+    escalates. A ticket that cannot go further stays where it is: the breach is on its
+    timeline and its team was told."""
+    for item in recorded:
+        if "escalate" not in (item.event.data.get("on_breach") or ()):
+            continue
+        try:  # every refusal comes before anything is written
+            await escalate_locked(
+                batch.session,
+                item.ticket,
+                None,
+                EscalateRequest(note="A service level target was missed."),
+            )
+        except ProblemError:
+            continue

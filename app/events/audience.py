@@ -94,6 +94,16 @@ def _public_follow_up(value: Any) -> Any:
     return {"id": value.get("id"), "subject": value.get("subject")}
 
 
+def _public_answer_time(value: Any) -> Any:
+    """The answer time the customer was told (app/sla/notices.py), nothing more."""
+    if not isinstance(value, dict):
+        return None
+    return {key: value.get(key) for key in _ANSWER_TIME_KEYS}
+
+
+_ANSWER_TIME_KEYS = ("answer_by", "desk_opens_at", "around_the_clock", "time_zone")
+
+
 def _keys(*names: str) -> frozenset[str]:
     return frozenset(names)
 
@@ -109,9 +119,14 @@ SHAPES: dict[EventKind, EventShape] = {
             "requester",
             "attachments",
             "follow_up_of",
+            "answer_time",
         ),
-        optional=_keys("category", "attachments", "follow_up_of"),
-        transforms={"requester": _public_ref, "follow_up_of": _public_follow_up},
+        optional=_keys("category", "attachments", "follow_up_of", "answer_time"),
+        transforms={
+            "requester": _public_ref,
+            "follow_up_of": _public_follow_up,
+            "answer_time": _public_answer_time,
+        },
     ),
     # Staff edits (tags, impact, category, team): recorded internal.
     EventKind.TICKET_UPDATED: STAFF_ONLY,
@@ -141,6 +156,13 @@ SHAPES: dict[EventKind, EventShape] = {
     ),
     EventKind.SLA_WARNING: STAFF_ONLY,
     EventKind.SLA_BREACHED: STAFF_ONLY,
+    # The clock's bookkeeping; the customer sees the due times move on the ticket.
+    EventKind.SLA_PAUSED: STAFF_ONLY,
+    EventKind.SLA_RESUMED: STAFF_ONLY,
+    # The customer is told, once, that the time they were given will pass, and the new one.
+    EventKind.SLA_DELAY_ANNOUNCED: EventShape(
+        public=_keys("stated_answer_by", "answer_by", "time_zone")
+    ),
     EventKind.FEEDBACK_RECEIVED: STAFF_ONLY,
     EventKind.FOLLOW_UP_OPENED: EventShape(
         public=_keys("follow_up"), transforms={"follow_up": _public_follow_up}
@@ -248,8 +270,11 @@ PUBLIC_TICKET_KEYS = frozenset(
 )
 
 # Staff-only ticket fields an admin may show customers (HELPDESK_CUSTOMER_VISIBLE_FIELDS).
-# `sla_breached` is the `breached` flag inside `sla`; the due times are always shown.
-CUSTOMER_SHOWABLE_FIELDS = frozenset({"tags", "impact", "priority", "sla_breached", "problem_id"})
+# `sla_breached` and `sla_policy` are the `breached` flag and the `policy` inside `sla`;
+# the due times and whether the clock is paused are always shown.
+CUSTOMER_SHOWABLE_FIELDS = frozenset(
+    {"tags", "impact", "priority", "sla_breached", "sla_policy", "problem_id"}
+)
 
 # The tickets columns whose change the customer sees: a trigger (migration
 # 2026-12-06_customer_audience) moves `customer_version` and `customer_updated_at` only
@@ -270,7 +295,9 @@ CUSTOMER_VISIBLE_COLUMNS = (
     "first_response_at",
     "resolved_at",
     "first_response_due_at",
+    "next_response_due_at",
     "resolution_due_at",
+    "sla_paused_since",
     "merged_into_id",
 )
 

@@ -14,6 +14,12 @@ class EventKind(StrEnum):
     MESSAGE_CREATED = "message.created"
     SLA_WARNING = "sla.warning"
     SLA_BREACHED = "sla.breached"
+    # The SLA clock stops while the desk waits on the customer (pending) and restarts.
+    SLA_PAUSED = "sla.paused"
+    SLA_RESUMED = "sla.resumed"
+    # The answer time stated to the customer is about to pass unmet: they are told, once,
+    # with a new expectation (public).
+    SLA_DELAY_ANNOUNCED = "sla.delay_announced"
     FEEDBACK_RECEIVED = "feedback.received"
     # Email intake (app/inbound/): a reply on a closed ticket opened a follow-up; a mail
     # about the ticket was ignored (a loop, an automatic answer to a closed ticket); a

@@ -63,6 +63,8 @@ class Filing:
     now: datetime
     owner: User | None = None  # the owner it goes in with, if a reaction gave it one
     followups: list[NewEvent] = field(default_factory=list)  # appended after its creation
+    # Added to its `ticket.created` data (the answer time stated to the customer).
+    created_data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

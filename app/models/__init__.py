@@ -42,7 +42,7 @@ from app.models.notification import (
 )
 from app.models.rate_limit import RateLimitBucket
 from app.models.sign_in import SignInLink, SignInRequest, SignInThrottle
-from app.models.sla import SlaAlert, SlaLevel, SlaTarget
+from app.models.sla import BusinessCalendarRow, SlaAlert, SlaLevel, SlaPolicy, SlaTarget
 from app.models.team import AssignmentMode, Team, TeamMember
 from app.models.ticket import (
     Channel,
@@ -66,6 +66,7 @@ __all__ = [
     "AssignmentMode",
     "Attachment",
     "Base",
+    "BusinessCalendarRow",
     "Channel",
     "ChannelThread",
     "Chat",
@@ -102,6 +103,7 @@ __all__ = [
     "SignInThrottle",
     "SlaAlert",
     "SlaLevel",
+    "SlaPolicy",
     "SlaTarget",
     "SurveyAnswerVia",
     "Team",

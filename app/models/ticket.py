@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -86,6 +86,18 @@ class Ticket(Base):
             "external_ref",
             postgresql_where=text("external_ref IS NOT NULL"),
         ),
+        # The queue by the next due time (GET /tickets?sort=sla_due; app/tickets/sla_order.py):
+        # whole, so that the order holds with any filter; done tickets sit at its null end.
+        Index("ix_tickets_sla_due", "sla_due_at", "id"),
+        # Tickets nobody owns and no supervisor was told of, oldest first (app/sla/unowned.py).
+        Index(
+            "ix_tickets_unowned",
+            "created_at",
+            postgresql_where=text(
+                "owner_id IS NULL AND unowned_alerted_at IS NULL "
+                "AND status IN ('new', 'open', 'pending')"
+            ),
+        ),
         # Open work per owner: handover after an absence, least-loaded routing.
         Index(
             "ix_tickets_owner_open_work",
@@ -120,6 +132,25 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None]
     first_response_due_at: Mapped[datetime | None]
     resolution_due_at: Mapped[datetime | None]
+    # Service level (app/sla/clock.py): the policy the due times come from, the next
+    # response due while a customer message waits, and the pause while pending.
+    sla_policy_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("sla_policies.id", ondelete="SET NULL")
+    )
+    next_response_due_at: Mapped[datetime | None]
+    # When each target's warning is due (its share of business time gone): the watcher
+    # compares these, indexed, with the time of day and never recomputes anything.
+    first_response_warn_at: Mapped[datetime | None]
+    next_response_warn_at: Mapped[datetime | None]
+    resolution_warn_at: Mapped[datetime | None]
+    sla_paused_since: Mapped[datetime | None]
+    sla_paused_seconds: Mapped[float] = mapped_column(Float, server_default=text("0"))
+    next_response_breached_for: Mapped[datetime | None]
+    # The soonest due time still to be met, null while paused or when none is: the
+    # queue's sla_due order, kept by the SLA reactions.
+    sla_due_at: Mapped[datetime | None]
+    # When the supervisors were told this ticket waits without an owner (once).
+    unowned_alerted_at: Mapped[datetime | None]
     # The due time whose breach was last flagged (app/sla/watcher.py). While it equals
     # the current target the ticket drops out of the watcher's indexes; a priority
     # change moves the target and so puts it back.

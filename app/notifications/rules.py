@@ -116,6 +116,9 @@ def notices_for(
                 tell(member, NoticeTopic.ACTIVITY, Part.FOLLOWER)
         case EventKind.FEEDBACK_RECEIVED:
             tell(owner, NoticeTopic.FEEDBACK, Part.OWNER)
+        case EventKind.SLA_DELAY_ANNOUNCED:
+            # The answer time stated to them is about to pass: they hear it from us first.
+            tell(requester, NoticeTopic.STATUS, Part.REQUESTER)
         case EventKind.SLA_WARNING | EventKind.SLA_BREACHED:
             for member in staff_around:
                 tell(member, NoticeTopic.SLA, _staff_part(member, situation))

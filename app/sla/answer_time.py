@@ -95,24 +95,51 @@ def stated_answer_time(
     delay: bool = False,
 ) -> StatedTime:
     """The sentence that tells the customer when they will hear back."""
+    closed = not delay and not calendar.always_open and not calendar.is_open(now)
+    opening = calendar.next_opening(now) if closed else None
+    if opening is not None and opening >= due_at:
+        opening = None
+    return sentence(
+        due_at,
+        now,
+        locale,
+        time_zone,
+        opens_at=opening,
+        around_the_clock=calendar.always_open,
+        delay=delay,
+    )
+
+
+def sentence(
+    due_at: datetime,
+    now: datetime,
+    locale: str = "en",
+    time_zone: str = "UTC",
+    *,
+    opens_at: datetime | None = None,
+    around_the_clock: bool = False,
+    delay: bool = False,
+) -> StatedTime:
+    """The same sentence from what was worked out on the calendar when the ticket was
+    filed (the notice is written later, by the outbox, without the calendar)."""
     words = WORDINGS.get(locale.split("-", 1)[0].lower(), EN)
     zone = ZoneInfo(time_zone)
     answer_by = _minute_up(due_at).astimezone(zone)
     local_now = now.astimezone(zone)
     when = _moment(answer_by, local_now, words)
     zone_name = _zone_name(time_zone, answer_by, words)
-    opens_at = None
+    local_opening = None
     if delay:
         text = words["delay"].format(when=when, zone=zone_name)
-    elif calendar.always_open:
+    elif around_the_clock:
         text = words["answer_always"].format(when=when, zone=zone_name)
-    elif not calendar.is_open(now) and (opening := calendar.next_opening(now)) < due_at:
-        opens_at = _minute_up(opening).astimezone(zone)
-        opens = _moment(opens_at, local_now, words)
+    elif opens_at is not None:
+        local_opening = _minute_up(opens_at).astimezone(zone)
+        opens = _moment(local_opening, local_now, words)
         text = words["answer_closed"].format(opens=opens, when=when, zone=zone_name)
     else:
         text = words["answer"].format(when=when, zone=zone_name)
-    return StatedTime(text, answer_by, opens_at, calendar.always_open)
+    return StatedTime(text, answer_by, local_opening, around_the_clock)
 
 
 def _minute_up(moment: datetime) -> datetime:

@@ -33,6 +33,7 @@ from pydantic import (
     StringConstraints,
     Tag,
     TypeAdapter,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -64,6 +65,16 @@ def _weekday_name(value: object) -> object:
 Weekday = Annotated[
     Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
     BeforeValidator(_weekday_name),
+    # What the input takes, documented as taken (answers always use the short names).
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "enum": list(WEEKDAYS)},
+                {"type": "integer", "minimum": 0, "maximum": 6},
+            ]
+        },
+        mode="validation",
+    ),
     Field(description='"mon".."sun", or 0 (Monday) to 6 (Sunday)'),
 ]
 OpeningTime = Annotated[

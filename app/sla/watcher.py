@@ -19,7 +19,8 @@ shows, so the ticket's version (the ETag agents send with If-Match) stays as it 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -28,16 +29,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.events.kinds import EventKind
 from app.events.recorder import record_event
 from app.models import (
-    Priority,
     SlaAlert,
     SlaLevel,
     SlaTarget,
     Ticket,
     TicketStatus,
+    User,
     Visibility,
 )
-from app.models.sla import FIRST_RESPONSE_WATCHED, RESOLUTION_WATCHED
-from app.sla.policy import targets
+from app.models.sla import FIRST_RESPONSE_WATCHED, NEXT_RESPONSE_WATCHED, RESOLUTION_WATCHED
+from app.sla.book import Applied, PolicyBook
+from app.sla.unowned import alert_all
 
 # Any fixed number, the same in every process: the key of a pass's lock.
 WATCHER_LOCK = 7_215_334_918_003
@@ -46,33 +48,26 @@ WAITING = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 # briefly.
 BATCH_SIZE = 100
 
-# Per priority, the targets within their warning window or past due and not yet flagged
-# as missed, from the two partial indexes of app/models/sla.py (the WHERE clauses repeat
-# their predicates so the planner can use them). Warnings already raised are skipped.
+# The targets whose warning time has come and that are not yet flagged as missed, from
+# the three partial indexes of app/models/sla.py (the WHERE clauses repeat their
+# predicates so the planner can use them). The warning time was computed in business
+# time on the ticket's calendar when its due times were stored, so a pass only compares
+# instants; a breached target is past its warning time too. Warnings already raised
+# are skipped.
 _ALERTS_DUE = text(
     f"""
-    WITH window_by_priority AS (
-        SELECT * FROM unnest(CAST(:priorities AS text[]), CAST(:first_windows AS float8[]),
-                             CAST(:resolution_windows AS float8[]))
-            AS w(priority, first_window, resolution_window)
-    ), candidate AS (
-        SELECT t.id AS ticket_id, 'first_response' AS target, t.first_response_due_at AS due_at
-        FROM window_by_priority AS w CROSS JOIN LATERAL (
-            SELECT id, first_response_due_at FROM tickets
-            WHERE priority = w.priority
-              AND {FIRST_RESPONSE_WATCHED}
-              AND first_response_due_at
-                  <= CAST(:now AS timestamptz) + make_interval(secs => w.first_window)
-        ) AS t
+    WITH candidate AS (
+        SELECT id AS ticket_id, 'first_response' AS target, first_response_due_at AS due_at
+        FROM tickets
+        WHERE {FIRST_RESPONSE_WATCHED} AND first_response_warn_at <= CAST(:now AS timestamptz)
         UNION ALL
-        SELECT t.id, 'resolution', t.resolution_due_at
-        FROM window_by_priority AS w CROSS JOIN LATERAL (
-            SELECT id, resolution_due_at FROM tickets
-            WHERE priority = w.priority
-              AND {RESOLUTION_WATCHED}
-              AND resolution_due_at
-                  <= CAST(:now AS timestamptz) + make_interval(secs => w.resolution_window)
-        ) AS t
+        SELECT id, 'next_response', next_response_due_at
+        FROM tickets
+        WHERE {NEXT_RESPONSE_WATCHED} AND next_response_warn_at <= CAST(:now AS timestamptz)
+        UNION ALL
+        SELECT id, 'resolution', resolution_due_at
+        FROM tickets
+        WHERE {RESOLUTION_WATCHED} AND resolution_warn_at <= CAST(:now AS timestamptz)
     )
     SELECT ticket_id, target, due_at,
            CASE WHEN due_at <= CAST(:now AS timestamptz) THEN 'breached' ELSE 'warning' END
@@ -96,23 +91,9 @@ class Due:
     due_at: datetime
 
 
-async def alerts_due(
-    session: AsyncSession, now: datetime, warning_ratio: float, limit: int
-) -> list[Due]:
-    """Alerts that should exist and do not yet, soonest target first. A warning comes
-    when the last (1 - warning_ratio) of the priority's time to a target begins."""
-    priorities = list(Priority)
-    remaining = 1 - warning_ratio
-    rows = await session.execute(
-        _ALERTS_DUE,
-        {
-            "now": now,
-            "priorities": [p.value for p in priorities],
-            "first_windows": [targets(p)[0].total_seconds() * remaining for p in priorities],
-            "resolution_windows": [targets(p)[1].total_seconds() * remaining for p in priorities],
-            "limit": limit,
-        },
-    )
+async def alerts_due(session: AsyncSession, now: datetime, limit: int) -> list[Due]:
+    """Alerts that should exist and do not yet, soonest target first."""
+    rows = await session.execute(_ALERTS_DUE, {"now": now, "limit": limit})
     return [
         Due(row.ticket_id, SlaTarget(row.target), SlaLevel(row.level), row.due_at) for row in rows
     ]
@@ -122,9 +103,13 @@ def _still_due(ticket: Ticket, due: Due, now: datetime) -> bool:
     """The ticket, now locked, still misses that target (an agent may just have answered)."""
     if ticket.status not in WAITING:
         return False
+    if ticket.sla_paused_since is not None:
+        return False  # pending since: the due time moves when the clock resumes
     if due.target is SlaTarget.FIRST_RESPONSE:
         current = ticket.first_response_due_at if ticket.first_response_at is None else None
         flagged = ticket.first_response_breached_for
+    elif due.target is SlaTarget.NEXT_RESPONSE:
+        current, flagged = ticket.next_response_due_at, ticket.next_response_breached_for
     else:
         current, flagged = ticket.resolution_due_at, ticket.resolution_breached_for
     if current != due.due_at or flagged == due.due_at:
@@ -135,6 +120,8 @@ def _still_due(ticket: Ticket, due: Due, now: datetime) -> bool:
 def _mark_breached(ticket: Ticket, due: Due) -> None:
     if due.target is SlaTarget.FIRST_RESPONSE:
         ticket.first_response_breached_for = due.due_at
+    elif due.target is SlaTarget.NEXT_RESPONSE:
+        ticket.next_response_breached_for = due.due_at
     else:
         ticket.resolution_breached_for = due.due_at
 
@@ -146,10 +133,12 @@ class Batch:
 
 
 async def raise_alerts(session: AsyncSession, now: datetime, warning_ratio: float) -> Batch:
-    """One batch: record the alerts due, in the caller's transaction."""
+    """One batch: record the alerts due, in the caller's transaction. (When each warning
+    is due was stored with the due times; `warning_ratio` words the customer's new
+    expectation when a stated answer time is about to pass.)"""
     if not await session.scalar(select(func.pg_try_advisory_xact_lock(WATCHER_LOCK))):
         return Batch(0, more=False)  # another process is on it
-    dues = await alerts_due(session, now, warning_ratio, BATCH_SIZE)
+    dues = await alerts_due(session, now, BATCH_SIZE)
     if not dues:
         return Batch(0, more=False)
     tickets = {
@@ -161,6 +150,7 @@ async def raise_alerts(session: AsyncSession, now: datetime, warning_ratio: floa
         )
     }
     raised = 0
+    book: PolicyBook | None = None
     for due in dues:
         ticket = tickets.get(due.ticket_id)
         if ticket is None or not _still_due(ticket, due, now):
@@ -176,26 +166,77 @@ async def raise_alerts(session: AsyncSession, now: datetime, warning_ratio: floa
         ticket.updated_at = now  # the newest activity, so lists show it on top
         if due.level is SlaLevel.BREACHED:
             _mark_breached(ticket, due)
-        kind = EventKind.SLA_BREACHED if due.level is SlaLevel.BREACHED else EventKind.SLA_WARNING
-        await record_event(
-            session,
-            ticket,
-            kind,
-            actor=None,
-            visibility=Visibility.INTERNAL,
-            data={
-                "target": due.target.value,
-                "due_at": due.due_at.isoformat(),
-                "priority": ticket.priority.value,
-            },
-        )
+        book = book or await PolicyBook.load(session)
+        applied = book.applied(ticket.sla_policy_id, ticket.priority)
+        data: dict[str, Any] = {
+            "target": due.target.value,
+            "due_at": due.due_at.isoformat(),
+            "priority": ticket.priority.value,
+        }
+        if due.level is SlaLevel.BREACHED:
+            # What the policy wants done about it: reactions act on these.
+            data["on_breach"] = [action.value for action in applied.on_breach]
+            await record_event(
+                session,
+                ticket,
+                EventKind.SLA_BREACHED,
+                actor=None,
+                visibility=Visibility.INTERNAL,
+                data=data,
+            )
+        else:
+            await record_event(
+                session,
+                ticket,
+                EventKind.SLA_WARNING,
+                actor=None,
+                visibility=Visibility.INTERNAL,
+                data=data,
+            )
+            await announce_delay(session, ticket, due, applied, warning_ratio)
         raised += 1
     return Batch(raised, more=len(dues) == BATCH_SIZE)
 
 
-async def raise_all(sessionmaker: async_sessionmaker[AsyncSession], warning_ratio: float) -> int:
+async def announce_delay(
+    session: AsyncSession, ticket: Ticket, due: Due, applied: Applied, warning_ratio: float
+) -> None:
+    """The time stated to the customer (a response's due time) is about to pass with
+    nobody having answered: tell them now, before it passes, with a new expectation:
+    the due time plus the same stretch of business time again. Once per due time, as
+    the warning it rides with (sla_alerts); nothing internal in it."""
+    target = {
+        SlaTarget.FIRST_RESPONSE: applied.targets.first_response,
+        SlaTarget.NEXT_RESPONSE: applied.targets.next_response,
+    }.get(due.target)
+    if target is None:
+        return
+    answer_by = applied.calendar.add_business_time(due.due_at, target * (1 - warning_ratio))
+    requester = await session.get(User, ticket.requester_id)
+    await record_event(
+        session,
+        ticket,
+        EventKind.SLA_DELAY_ANNOUNCED,
+        actor=None,
+        visibility=Visibility.PUBLIC,
+        data={
+            "stated_answer_by": due.due_at.isoformat(),
+            "answer_by": answer_by.isoformat(),
+            "time_zone": "UTC" if requester is None else requester.timezone,
+        },
+    )
+
+
+async def raise_all(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    warning_ratio: float,
+    unowned_after: timedelta | None = None,
+) -> int:
     """Batches until nothing more is due; each batch is its own transaction. A batch
-    that raised nothing (its tickets all busy) ends the pass: the next one retries."""
+    that raised nothing (its tickets all busy) ends the pass: the next one retries.
+    With `unowned_after`, tickets nobody has taken by then alert their supervisors."""
+    if unowned_after is not None:
+        await alert_all(sessionmaker, unowned_after)
     total = 0
     while True:
         async with sessionmaker() as session, session.begin():

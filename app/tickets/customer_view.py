@@ -15,6 +15,11 @@ _HIDEABLE = ("tags", "impact", "priority", "problem_id")
 def narrowed(ticket: TicketOut) -> TicketOut:
     """`ticket` with every staff-only field an admin has not shown set to null."""
     update: dict[str, Any] = {name: None for name in _HIDEABLE if not customer_sees(name)}
+    sla: dict[str, Any] = {}
     if not customer_sees("sla_breached"):
-        update["sla"] = ticket.sla.model_copy(update={"breached": None})
+        sla["breached"] = None
+    if not customer_sees("sla_policy"):
+        sla["policy"] = None
+    if sla:
+        update["sla"] = ticket.sla.model_copy(update=sla)
     return ticket.model_copy(update=update)

@@ -34,6 +34,7 @@ from app.models import (
     IdentityKind,
     Role,
     RoutingRule,
+    SlaPolicy,
     Team,
     Ticket,
     TicketEvent,
@@ -59,6 +60,7 @@ class Filed:
     last_event: TicketEvent
     owner_event: TicketEvent | None
     attachments: list[Attachment] = field(default_factory=list)
+    sla_policy_name: str | None = None
 
 
 async def create_ticket(
@@ -105,6 +107,12 @@ async def create_ticket(
         resolution_due_at=None,
         first_response_breached_for=None,
         resolution_breached_for=None,
+        sla_policy_id=None,
+        next_response_due_at=None,
+        next_response_breached_for=None,
+        sla_paused_since=None,
+        sla_paused_seconds=0.0,
+        sla_due_at=None,
         last_event_id=None,
         last_public_event_id=None,
         last_owner_event_id=None,
@@ -115,7 +123,7 @@ async def create_ticket(
     await reactions_of(session).file(session, [filing])
     await _insert(session, ticket, actor, search_config)
     attached = await attachment_records.attach(session, ticket.id, None, files)
-    extra = dict(created_data or {})
+    extra = {**filing.created_data, **(created_data or {})}
     if attached:
         extra["attachments"] = attachment_records.described(attached)
     if follow_up_of is not None:
@@ -143,15 +151,23 @@ async def create_ticket(
     )
     events = await record_events(session, [created, *filing.followups], fresh={ticket.id})
     owner_events = [e for e in events if e.kind == EventKind.OWNER_CHANGED]
+    policy_name = (
+        None
+        if ticket.sla_policy_id is None
+        else await session.scalar(
+            select(SlaPolicy.name).where(SlaPolicy.id == ticket.sla_policy_id)
+        )
+    )
     return Filed(
         ticket,
         requester,
         filing.owner,
-        team,
+        filing.team,  # a filing reaction may have placed it in a team
         actor,
         events[-1],
         owner_events[-1] if owner_events else None,
         attached,
+        policy_name,
     )
 
 

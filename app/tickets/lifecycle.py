@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from app.models import Level, Priority, Role, Ticket, TicketStatus
 
@@ -84,3 +87,19 @@ def breached_at(
     if first_due is not None and (answered or now) > first_due:
         return True
     return resolve_due is not None and (resolved or now) > resolve_due
+
+
+def sla_remaining(m: Mapping[str, Any], now: datetime) -> int | None:
+    """Seconds to the soonest due time still to be met, from the stored columns;
+    counted from when the clock stopped while it is paused."""
+    candidates = [
+        m["first_response_due_at"] if m["first_response_at"] is None else None,
+        m["next_response_due_at"],
+        m["resolution_due_at"] if m["resolved_at"] is None else None,
+    ]
+    due: datetime | None = min((c for c in candidates if c is not None), default=None)
+    if due is None or m["status"] in ("resolved", "closed"):
+        return None
+    since: datetime = m["sla_paused_since"] or now
+    # Rounded up: a ticket just filed shows its whole target, read now or a moment later.
+    return math.ceil((due - since).total_seconds())

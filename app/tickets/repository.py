@@ -47,11 +47,19 @@ from app.events.position import SNAPSHOT_XMIN, position_at
 from app.events.schemas import LastAction, OwnerChange
 from app.events.summaries import summarize
 from app.events.visibility import sees_internal, ticket_clause
-from app.models import Role, Team, Ticket, TicketEvent, User
+from app.models import Role, SlaPolicy, Team, Ticket, TicketEvent, User
+from app.tickets import sla_order
 from app.tickets.customer_view import narrowed
 from app.tickets.filing import Filed
-from app.tickets.lifecycle import breached_at
-from app.tickets.schemas import PersonRef, RequesterRef, SlaOut, TicketFilters, TicketOut
+from app.tickets.lifecycle import breached_at, sla_remaining
+from app.tickets.schemas import (
+    PersonRef,
+    RequesterRef,
+    SlaOut,
+    SlaPolicyRef,
+    TicketFilters,
+    TicketOut,
+)
 
 _Requester = aliased(User, name="requester")
 _Owner = aliased(User, name="owner")
@@ -91,7 +99,10 @@ _TICKET_COLUMNS = (
     Ticket.first_response_at,
     Ticket.resolved_at,
     Ticket.first_response_due_at,
+    Ticket.next_response_due_at,
     Ticket.resolution_due_at,
+    Ticket.sla_policy_id,
+    Ticket.sla_paused_since,
     Ticket.merged_into_id,
     Ticket.problem_id,
 )
@@ -104,6 +115,7 @@ _DETAIL_COLUMNS = (
     _Owner.name.label("owner_name"),
     Team.id.label("team_id"),
     Team.name.label("team_name"),
+    SlaPolicy.name.label("sla_policy_name"),
     _LastEvent.kind.label("event_kind"),
     _LastEvent.data.label("event_data"),
     _LastEvent.created_at.label("event_at"),
@@ -152,6 +164,7 @@ def _build_details(viewer: User) -> Select[Any]:
         .join(_Requester, _Requester.id == Ticket.requester_id)
         .outerjoin(_Owner, _Owner.id == Ticket.owner_id)
         .outerjoin(Team, Team.id == Ticket.team_id)
+        .outerjoin(SlaPolicy, SlaPolicy.id == Ticket.sla_policy_id)
         .outerjoin(_LastEvent, _LastEvent.id == last_event_id)
         .outerjoin(_Actor, _Actor.id == _LastEvent.actor_id)
         .outerjoin(_OwnerEvent, _OwnerEvent.id == Ticket.last_owner_event_id)
@@ -210,15 +223,22 @@ def present(m: Mapping[Any, Any], now: datetime, audience: Audience = Audience.S
             summary=summarize(owner_event_kind, owner_event_data, None),
         ),
         sla=SlaOut(
+            policy=None
+            if m["sla_policy_name"] is None
+            else SlaPolicyRef(id=m["sla_policy_id"], name=m["sla_policy_name"]),
             first_response_due_at=m["first_response_due_at"],
+            next_response_due_at=m["next_response_due_at"],
             resolution_due_at=m["resolution_due_at"],
+            paused=m["sla_paused_since"] is not None,
             breached=breached_at(
                 m["first_response_due_at"],
                 m["first_response_at"],
                 m["resolution_due_at"],
                 m["resolved_at"],
                 now,
-            ),
+            )
+            or (m["next_response_due_at"] is not None and now > m["next_response_due_at"]),
+            remaining_seconds=sla_remaining(m, now),
         ),
         merged_into=m["merged_into_id"],
         problem_id=m["problem_id"],
@@ -239,6 +259,7 @@ def present_filed(filed: Filed) -> TicketOut:
         owner_name=None if filed.owner is None else filed.owner.name,
         team_id=None if filed.team is None else filed.team.id,
         team_name=None if filed.team is None else filed.team.name,
+        sla_policy_name=filed.sla_policy_name,
         event_kind=event.kind,
         event_data=event.data,
         event_at=event.created_at,
@@ -309,6 +330,8 @@ def _conditions(
         where.append(Ticket.priority.in_(filters.priority))
     if filters.owner_id is not None:
         where.append(Ticket.owner_id == filters.owner_id)
+    if filters.unowned:
+        where.append(Ticket.owner_id.is_(None))
     if filters.team_id is not None:
         where.append(Ticket.team_id == filters.team_id)
     if filters.requester_id is not None:
@@ -360,6 +383,28 @@ async def _keys(connection: AsyncConnection, query: Select[Any, Any]) -> _KeysWi
     ).all()
     keys = [(row[1], row[2]) for row in rows if row[1] is not None]
     return keys, rows[0][0]
+
+
+async def _sla_keys(
+    connection: AsyncConnection, where: list[ColumnElement[bool]], limit: int
+) -> tuple[list[tuple[int, datetime | None]], int]:
+    """A page in queue order (app/tickets/sla_order.py), with the snapshot's xmin."""
+    page = (
+        select(Ticket.id, Ticket.sla_due_at)
+        .where(*where)
+        .order_by(*sla_order.ORDER)
+        .limit(_literal_limit(limit))
+        .subquery("page")
+    )
+    snapshot = select(SNAPSHOT_XMIN).subquery("snapshot")
+    rows = (
+        await connection.execute(
+            select(snapshot.c.snapshot_xmin, page.c.id, page.c.sla_due_at)
+            .select_from(snapshot.outerjoin(page, true()))
+            .order_by(page.c.sla_due_at.asc().nulls_last(), page.c.id.asc())
+        )
+    ).all()
+    return [(row[1], row[2]) for row in rows if row[1] is not None], rows[0][0]
 
 
 async def _page_keys(
@@ -460,32 +505,62 @@ async def list_tickets(
     limit: int,
     cursor: str | None,
     search_config: str,
+    sort: str = "activity",
 ) -> tuple[list[TicketOut], str | None, str]:
-    """A page of tickets, newest activity first, and the X-Events-Cursor taken with it.
+    """A page of tickets, newest activity first (or in queue order, `sla_due`), and the
+    X-Events-Cursor taken with it.
 
     Inserts never shift a page already read: pages are keyset ranges of
     (updated_at, id), the same whichever way a search finds its matches.
     """
+    connection = await session.connection()
+    if sort == "sla_due":
+        return await _list_by_sla(connection, viewer, filters, limit, cursor, search_config)
     position = None if cursor is None else _position(cursor)
     where = _conditions(viewer, filters, position)
-    connection = await session.connection()
     if filters.q:
         keys, xmin = await _search_keys(connection, where, viewer, filters.q, search_config, limit)
     else:
         keys, xmin = await _page_keys(connection, where, limit, activity_of(viewer))
     events_position = position_at(xmin)
-    items: list[TicketOut] = []
-    if keys:
-        query = _details(viewer)[1]
-        params = {"ids": [key[0] for key in keys], "viewer_id": viewer.id}
-        rows: Sequence[Row[Any]] = (await connection.execute(query, params)).all()
-        now = datetime.now(UTC)
-        by_id = {row._mapping["id"]: row for row in rows}
-        # A ticket of the page could only be missing if it was deleted in between.
-        audience = audience_of(viewer)
-        items = [present(by_id[key[0]]._mapping, now, audience) for key in keys if key[0] in by_id]
+    items = await _present_keys(connection, viewer, [key[0] for key in keys])
     next_cursor = None
     if len(keys) == limit:
         last_id, last_updated_at = keys[-1]
         next_cursor = encode_cursor({"u": last_updated_at.isoformat(), "i": last_id})
     return items, next_cursor, events_position
+
+
+async def _list_by_sla(
+    connection: AsyncConnection,
+    viewer: User,
+    filters: TicketFilters,
+    limit: int,
+    cursor: str | None,
+    search_config: str,
+) -> tuple[list[TicketOut], str | None, str]:
+    where = _conditions(viewer, filters, None)
+    if cursor is not None:
+        where.append(sla_order.after(sla_order.position(cursor)))
+    if filters.q:
+        where.append(_match(viewer, filters.q, search_config))
+    keys, xmin = await _sla_keys(connection, where, limit)
+    items = await _present_keys(connection, viewer, [key[0] for key in keys])
+    next_cursor = sla_order.next_cursor(keys[-1]) if len(keys) == limit else None
+    return items, next_cursor, position_at(xmin)
+
+
+async def _present_keys(
+    connection: AsyncConnection, viewer: User, ids: list[int]
+) -> list[TicketOut]:
+    if not ids:
+        return []
+    query = _details(viewer)[1]
+    rows: Sequence[Row[Any]] = (
+        await connection.execute(query, {"ids": ids, "viewer_id": viewer.id})
+    ).all()
+    now = datetime.now(UTC)
+    by_id = {row._mapping["id"]: row for row in rows}
+    audience = audience_of(viewer)
+    # A ticket of the page could only be missing if it was deleted in between.
+    return [present(by_id[i]._mapping, now, audience) for i in ids if i in by_id]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 from starlette.convertors import Convertor, register_url_convertor
 
 from app.attachments.uploads import store_uploads
@@ -39,6 +39,10 @@ IfMatch = Annotated[
     Header(max_length=200, description='The ETag you last read, e.g. "3"; stale is 412.'),
 ]
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_BIGINT)]
+OwnerFilter = Annotated[
+    Annotated[int, Field(ge=1, le=MAX_BIGINT)] | Literal["none"] | None,
+    Query(description="An owner's id, or `none`: the tickets nobody owns."),
+]
 TextFilter = Annotated[str | None, Query(min_length=1, max_length=200), AfterValidator(reject_nul)]
 
 
@@ -112,7 +116,7 @@ async def list_tickets(
     session: DbSession,
     viewer: CurrentUser,
     status: Annotated[list[TicketStatus] | None, Query(max_length=5)] = None,
-    owner_id: IdFilter = None,
+    owner_id: OwnerFilter = None,
     team_id: IdFilter = None,
     priority: Annotated[list[Priority] | None, Query(max_length=5)] = None,
     requester_id: IdFilter = None,
@@ -121,16 +125,27 @@ async def list_tickets(
     channel: Channel | None = None,
     q: TextFilter = None,
     updated_since: QueryDatetime | None = None,
+    sort: Annotated[
+        Literal["activity", "sla_due"],
+        Query(
+            description="`activity`: newest activity first. `sla_due`: the queue by service "
+            "level: tickets past a due time first (most overdue first), then by the next due "
+            "time; tickets whose clock stands still (pending, resolved, closed, no target) "
+            "last, by id."
+        ),
+    ] = "activity",
     limit: Limit = 50,
     cursor: Cursor = None,
     *,
     response: Response,
 ) -> Page[TicketOut]:
     """Tickets the caller may see, newest activity first. `q` searches subject,
-    description and messages (customers: only what they can read)."""
+    description and messages (customers: only what they can read). `owner_id=none`:
+    the tickets nobody owns."""
     filters = TicketFilters(
         status=status or [],
-        owner_id=owner_id,
+        owner_id=None if owner_id == "none" else owner_id,
+        unowned=owner_id == "none",
         team_id=team_id,
         priority=priority or [],
         requester_id=requester_id,
@@ -141,7 +156,13 @@ async def list_tickets(
         updated_since=updated_since,
     )
     items, next_cursor, position = await repository.list_tickets(
-        session, viewer, filters, limit=limit, cursor=cursor, search_config=_search_config(request)
+        session,
+        viewer,
+        filters,
+        limit=limit,
+        cursor=cursor,
+        search_config=_search_config(request),
+        sort=sort,
     )
     response.headers[EVENTS_CURSOR_HEADER] = position
     return Page(items=items, next_cursor=next_cursor)

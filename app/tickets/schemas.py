@@ -149,10 +149,32 @@ class RequesterRef(PersonRef):
 _STAFF_ONLY = "Null to customers and integrations unless an admin shows it (docs/visibility.md)."
 
 
+class SlaPolicyRef(BaseModel):
+    id: int
+    name: str
+
+
 class SlaOut(BaseModel):
+    """The ticket's service level (app/sla/): the policy its due times come from, the
+    due times, and where its clock stands."""
+
+    policy: SlaPolicyRef | None = Field(
+        default=None, description="Which policy the due times come from. " + _STAFF_ONLY
+    )
     first_response_due_at: datetime | None
+    next_response_due_at: datetime | None = Field(
+        default=None, description="While a customer message waits for an answer."
+    )
     resolution_due_at: datetime | None
+    paused: bool = Field(
+        default=False, description="The clock stands still while the desk waits on the customer."
+    )
     breached: bool | None = Field(description=_STAFF_ONLY)
+    remaining_seconds: int | None = Field(
+        default=None,
+        description="Seconds until the soonest due time still to be met (negative once it "
+        "has passed), frozen while paused; null when nothing is due.",
+    )
 
 
 class TicketOut(BaseModel):
@@ -197,6 +219,7 @@ class TicketFilters(BaseModel):
 
     status: list[TicketStatus] = Field(default_factory=list)
     owner_id: int | None = None
+    unowned: bool = False  # owner_id=none
     team_id: int | None = None
     priority: list[Priority] = Field(default_factory=list)
     requester_id: int | None = None

@@ -9,7 +9,7 @@ row is changed. Existing tickets start from their current version and time, so n
 client's cached ETag breaks at the upgrade.
 
 Revision ID: 3c5a7e91d2f4
-Revises: d6f2a8b4c016
+Revises: 9964954e48f3
 Create Date: 2026-12-06 02:30:00.000000+00:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "3c5a7e91d2f4"
-down_revision: str | None = "d6f2a8b4c016"
+down_revision: str | None = "9964954e48f3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -39,7 +39,9 @@ _VISIBLE = (
     "first_response_at",
     "resolved_at",
     "first_response_due_at",
+    "next_response_due_at",
     "resolution_due_at",
+    "sla_paused_since",
     "merged_into_id",
 )
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import update
 
 from app.continuity import handover
 from app.continuity.scheduler import ContinuityScheduler
-from app.models import AssignmentMode, Role
+from app.models import AssignmentMode, Role, Ticket
 from tests.continuity.conftest import Mailbox
 from tests.continuity.helpers import (
     API,
@@ -165,6 +166,9 @@ async def test_someone_who_left_is_gone_for_good(
         sessionmaker, member_ids=[leaver.id, anna.id], assignment=AssignmentMode.ROUND_ROBIN
     )
     [ticket_id] = await _tickets_of(client, actors, leaver, ["open"])
+    # A ticket without a team, as tickets filed before every one landed in a team were.
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(Ticket).where(Ticket.id == ticket_id).values(team_id=None))
     await set_active(client, admin, leaver.id, False)
 
     await scheduler.run_once()

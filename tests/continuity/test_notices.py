@@ -21,6 +21,7 @@ from tests.continuity.helpers import (
     set_active,
 )
 from tests.factories import Actors, make_team
+from tests.tickets.helpers import patch
 
 
 async def test_the_customer_hears_once_who_is_away_until_when_and_who_took_over(
@@ -85,11 +86,14 @@ async def test_told_when_someone_left_and_when_the_owner_is_back(
     marco = await actors.make(Role.AGENT, name="Marco")
     anna = await actors.make(Role.AGENT, name="Anna")
     luca = await actors.make(Role.AGENT, name="Luca")
-    await make_team(
+    team = await make_team(
         sessionmaker, member_ids=[luca.id, anna.id], assignment=AssignmentMode.ROUND_ROBIN
     )
     left = await file_ticket(client, customer)
     returns = await file_ticket(client, customer)
+    # Luca's ticket is his team's (filed, it landed in the catch-all team).
+    moved = await patch(client, admin, left["id"], team_id=team)
+    assert moved.status_code == 200, moved.text
     await assign(client, admin, left["id"], luca.id)
     await assign(client, admin, returns["id"], marco.id)
     await mailbox.deliver()

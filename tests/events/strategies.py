@@ -8,7 +8,7 @@ its value, so a test can look for it in whatever a channel produced.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from hypothesis import strategies as st
@@ -28,6 +28,10 @@ _words = st.text(
 ).filter(lambda s: SECRET.lower() not in s.lower() and s.strip() != "")
 secrets = st.builds(lambda s: f"{SECRET} {s}", _words)
 ids = st.integers(min_value=1, max_value=2**31)
+instants = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+).map(datetime.isoformat)
+zones = st.sampled_from(["UTC", "Europe/Rome", "Asia/Tokyo", "America/New_York"])
 days = st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)).map(date.isoformat)
 
 
@@ -78,6 +82,16 @@ PUBLIC_VALUES: dict[EventKind, dict[str, st.SearchStrategy[Any]]] = {
         "requester": people,
         "attachments": attachments,
         "follow_up_of": follow_ups,
+        "answer_time": _with_secret_key(
+            st.fixed_dictionaries(
+                {
+                    "answer_by": instants,
+                    "desk_opens_at": st.one_of(st.none(), instants),
+                    "around_the_clock": st.booleans(),
+                    "time_zone": zones,
+                }
+            )
+        ),
     },
     EventKind.STATUS_CHANGED: {"from": statuses, "to": statuses, "note": _words},
     EventKind.OWNER_CHANGED: {
@@ -105,6 +119,11 @@ PUBLIC_VALUES: dict[EventKind, dict[str, st.SearchStrategy[Any]]] = {
         "to": statuses,
         "same_requester": st.booleans(),
     },
+    EventKind.SLA_DELAY_ANNOUNCED: {
+        "stated_answer_by": instants,
+        "answer_by": instants,
+        "time_zone": zones,
+    },
     EventKind.CALL_LOGGED: {
         "direction": st.sampled_from(["inbound", "outbound"]),
         "from": _words,
@@ -120,13 +139,22 @@ PUBLIC_VALUES: dict[EventKind, dict[str, st.SearchStrategy[Any]]] = {
 # app/continuity/, app/merging/service.py, app/inbound/...): all of it secret here.
 STAFF_KEYS: dict[EventKind, tuple[str, ...]] = {
     EventKind.TICKET_CREATED: ("impact", "priority", "team_id", "quiet"),
-    EventKind.TICKET_UPDATED: ("changes",),
+    EventKind.TICKET_UPDATED: ("changes", "reason"),
     EventKind.STATUS_CHANGED: (),
     EventKind.OWNER_CHANGED: ("note", "team_id"),
     EventKind.PRIORITY_CHANGED: ("from", "to"),
     EventKind.MESSAGE_CREATED: ("quiet",),
     EventKind.SLA_WARNING: ("target", "due_at", "priority"),
-    EventKind.SLA_BREACHED: ("target", "due_at", "priority"),
+    EventKind.SLA_BREACHED: ("target", "due_at", "priority", "on_breach"),
+    EventKind.SLA_PAUSED: ("paused_since",),
+    EventKind.SLA_RESUMED: (
+        "paused_since",
+        "paused_seconds",
+        "first_response_due_at",
+        "next_response_due_at",
+        "resolution_due_at",
+    ),
+    EventKind.SLA_DELAY_ANNOUNCED: (),
     EventKind.FEEDBACK_RECEIVED: ("source", "rating", "comment", "low", "owner", "team_id"),
     EventKind.FOLLOW_UP_OPENED: ("quiet",),
     EventKind.EMAIL_IGNORED: ("reason", "quiet"),

@@ -308,7 +308,11 @@ def _details_row(event_kind: str, data: JSON) -> JSON:
         "first_response_at": None,
         "resolved_at": None,
         "first_response_due_at": datetime(2026, 12, 6, 8, tzinfo=UTC),
+        "next_response_due_at": None,
         "resolution_due_at": None,
+        "sla_paused_since": None,
+        "sla_policy_id": 2,
+        "sla_policy_name": "Gold customers",
         "merged_into_id": None,
         "problem_id": 40,
         "requester_id": 11,
@@ -335,12 +339,14 @@ def test_the_customers_ticket_shows_public_keys_only(drawn: tuple[EventKind, JSO
     shown = present(_details_row(kind, data), NOW, Audience.PUBLIC).model_dump(mode="json")
     assert {k for k, v in shown.items() if v is not None} <= PUBLIC_TICKET_KEYS
     assert shown["sla"]["breached"] is None
+    assert shown["sla"]["policy"] is None
     assert shown["version"] == 4  # the customer's own
     _no_secret(shown)
     staff = present(_details_row(kind, data), NOW, Audience.STAFF).model_dump(mode="json")
     assert staff["tags"] == ["angry-customer", "refund-risk"]
     assert staff["version"] == 9
     assert staff["sla"]["breached"] is True
+    assert staff["sla"]["policy"] == {"id": 2, "name": "Gold customers"}
     assert (staff["impact"], staff["priority"], staff["problem_id"]) == ("high", "critical", 40)
 
 
@@ -353,6 +359,7 @@ def test_an_admin_may_show_customers_a_staff_only_field() -> None:
         audience.configure(frozenset())
     assert shown.tags == ["angry-customer", "refund-risk"]
     assert shown.sla.breached is True
+    assert shown.sla.policy is None
     assert (shown.impact, shown.priority, shown.problem_id) == (None, None, None)
 
 

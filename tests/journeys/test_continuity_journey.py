@@ -147,8 +147,9 @@ async def test_away_and_back_with_the_customer_told_each_time_and_a_missed_targe
         connection = await asyncpg.connect(desk.database_url.replace("+asyncpg", ""))
         try:
             await connection.execute(
-                "UPDATE tickets SET first_response_due_at = now() - interval '1 minute' "
-                "WHERE id = $1",
+                # Time passing moves the target's warning time (stored with it) past too.
+                "UPDATE tickets SET first_response_due_at = now() - interval '1 minute', "
+                "first_response_warn_at = now() - interval '2 minutes' WHERE id = $1",
                 ticket["id"],
             )
         finally:

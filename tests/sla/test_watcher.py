@@ -48,6 +48,10 @@ async def _set_clock(
                 created_at=created,
                 first_response_due_at=created + first,
                 resolution_due_at=created + resolve,
+                # As the SLA reactions store them on a 24/7 calendar: the warning when
+                # RATIO of the target has gone.
+                first_response_warn_at=created + first * RATIO,
+                resolution_warn_at=created + resolve * RATIO,
             )
         )
 
@@ -73,7 +77,10 @@ async def test_a_target_almost_due_warns_and_a_missed_one_breaches_once(
     await _set_clock(sessionmaker, ticket_id, age=timedelta(minutes=50), first=hour)
 
     assert await raise_all(sessionmaker, RATIO) == 1
-    [warning] = await _sla_events(client, agent, ticket_id)
+    # The warning, and the customer told before the answer time stated to them passes.
+    warning, announced = await _sla_events(client, agent, ticket_id)
+    assert announced["kind"] == "sla.delay_announced"
+    assert announced["visibility"] == "public"
     assert warning["kind"] == "sla.warning"
     assert warning["visibility"] == "internal"
     assert warning["actor"] is None
@@ -84,7 +91,7 @@ async def test_a_target_almost_due_warns_and_a_missed_one_breaches_once(
     assert await raise_all(sessionmaker, RATIO) == 0  # nothing twice
 
     kinds = [e["kind"] for e in await _sla_events(client, agent, ticket_id)]
-    assert kinds == ["sla.warning", "sla.breached"]
+    assert kinds == ["sla.warning", "sla.delay_announced", "sla.breached"]
 
 
 async def test_a_target_with_most_of_its_time_left_is_left_alone(
@@ -257,7 +264,9 @@ async def test_more_alerts_than_one_batch_are_all_raised_in_one_pass(
         await session.execute(
             update(Ticket).values(
                 first_response_due_at=datetime.now(UTC) - timedelta(minutes=5),
+                first_response_warn_at=datetime.now(UTC) - timedelta(minutes=10),
                 resolution_due_at=datetime.now(UTC) + timedelta(days=30),
+                resolution_warn_at=datetime.now(UTC) + timedelta(days=20),
             )
         )
 

@@ -92,7 +92,8 @@ async def test_a_new_ticket_carries_every_field_of_the_contract(
     requester = {"id": customer.id, "name": customer.name, "email": customer.email}
     assert ticket["requester"] == requester
     assert ticket["owner"] is None
-    assert ticket["team"] is None
+    # No rule places it and nobody named a team: it lands in the catch-all team.
+    assert ticket["team"]["name"] == "General"
     assert ticket["external_ref"] is None
     assert ticket["first_response_at"] is None
     assert ticket["resolved_at"] is None
@@ -100,7 +101,13 @@ async def test_a_new_ticket_carries_every_field_of_the_contract(
     assert ticket["last_action"]["kind"] == "ticket.created"
     assert set(ticket["last_action"]) == {"kind", "at", "summary"}
     assert ticket["last_action"]["summary"]
-    assert set(ticket["sla"]) == {"first_response_due_at", "resolution_due_at", "breached"}
+    assert set(ticket["sla"]) == {
+        "policy", "first_response_due_at", "next_response_due_at", "resolution_due_at",
+        "paused", "breached", "remaining_seconds",
+    }  # fmt: skip
+    assert ticket["sla"]["paused"] is False
+    # Who filed it is a customer: which policy applies and a breach are the desk's own.
+    assert ticket["sla"]["policy"] is None
     assert ticket["sla"]["breached"] is None
 
 

@@ -385,7 +385,7 @@ async def test_a_bad_requester_or_team_named_together_is_422(
     assert await count_tickets(sessionmaker) == 0
 
 
-async def test_a_category_without_a_routing_rule_leaves_the_ticket_teamless(
+async def test_a_category_without_a_routing_rule_lands_in_the_catch_all_team(
     client: AsyncClient, actors: Actors
 ) -> None:
     agent, customer = await actors.agent(), await actors.customer()
@@ -394,7 +394,7 @@ async def test_a_category_without_a_routing_rule_leaves_the_ticket_teamless(
     response = await create(client, agent, body)
 
     assert response.status_code == 201, response.text
-    assert response.json()["team"] is None
+    assert response.json()["team"]["name"] == "General"
     assert response.json()["requester"]["id"] == customer.id
 
 

@@ -233,8 +233,9 @@ async def test_each_change_appends_exactly_its_events(
         (lambda: move(client, agent, ticket_id, "open"), 1),
         (lambda: reply(client, agent, ticket_id, "note", "internal"), 1),
         (lambda: reply(client, agent, ticket_id, "reply"), 1),  # already open: no move
-        (lambda: move(client, agent, ticket_id, "pending"), 1),
-        (lambda: reply(client, customer, ticket_id, "back"), 2),  # message + back to open
+        (lambda: move(client, agent, ticket_id, "pending"), 2),  # + the clock's sla.paused
+        # message + sla.resumed + back to open
+        (lambda: reply(client, customer, ticket_id, "back"), 3),
         (lambda: patch(client, agent, ticket_id, impact="high"), 2),  # update + priority
     ]
     for step, appended in steps:
