@@ -52,6 +52,7 @@ from app.inbound.setup import email_intake
 from app.live.hub import EventHub
 from app.live.router import router as live_router
 from app.merging.router import router as merging_router
+from app.metrics.router import router as kpi_router
 from app.middleware import GuardMiddleware, header
 from app.migrations import head_revision
 from app.notifications.router import router as notifications_router
@@ -241,6 +242,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.include_router(problems_router, prefix=API_PREFIX)
     app.include_router(bulk_router, prefix=API_PREFIX)
     app.include_router(sign_in_router, prefix=API_PREFIX)
+    app.include_router(kpi_router, prefix=API_PREFIX)
     _add_docs(app)
     _install_openapi(app)
     return app

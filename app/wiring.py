@@ -19,6 +19,7 @@ from app.feedback import complaints, invitations
 from app.feedback.setup import configure as configure_feedback
 from app.merging import notices as merge_notices
 from app.merging import reactions as merging
+from app.metrics import reactions as metrics
 from app.notifications import reactions as notifications
 from app.notifications.setup import configure_outbox
 from app.problems import reactions as problems
@@ -41,6 +42,7 @@ def reactions() -> Reactions:
         .on({EventKind.STATUS_CHANGED}, problems.resolve_incidents)  # a problem's, with it
         .on({EventKind.STATUS_CHANGED}, merging.tell_merged_requesters_of_resolution)
         .on({EventKind.TICKET_MERGED}, merging.tell_requesters_where_merged)
+        .on(metrics.KINDS, metrics.keep_figures)  # the rollups the dashboards read
         # Last, once nothing more is recorded: who hears what, into the outbox.
         .on_settled(notifications.write_outbox)
     )

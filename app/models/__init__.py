@@ -30,6 +30,7 @@ from app.models.inbound import (
     MailboxSecurity,
 )
 from app.models.link import LinkRelation, TicketLink
+from app.models.metrics import MetricRollup, MetricTicketFacts
 from app.models.notification import (
     DeliveryChannel,
     DeliveryStatus,
@@ -84,6 +85,8 @@ __all__ = [
     "MailboxAuth",
     "MailboxSecurity",
     "Message",
+    "MetricRollup",
+    "MetricTicketFacts",
     "NotificationDelivery",
     "NotificationPreference",
     "Priority",

@@ -1,0 +1,187 @@
+"""Reading the rollups: sums over a window, per dimension value or per time bucket.
+
+A window is read at hour resolution: the whole UTC days inside it from the daily rows,
+the hours at its edges from the hourly rows, so a year costs about 365 + 48 rows per
+dimension value, not 8,760 (app/models/metrics.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.metrics.definitions import COUNTERS, TIMES
+from app.metrics.reactions import ROLLUPS
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+def floor_hour(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(at: datetime) -> datetime:
+    floored = floor_hour(at)
+    return floored if floored == at else floored + HOUR
+
+
+def _floor_day(at: datetime) -> datetime:
+    return at.replace(hour=0)
+
+
+def _ceil_day(at: datetime) -> datetime:
+    floored = _floor_day(at)
+    return floored if floored == at else floored + DAY
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """[start, end) in UTC, whole hours."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime) -> Window:
+        return cls(floor_hour(start), ceil_hour(end))
+
+
+def pieces(
+    start: datetime, end: datetime, *, days: bool = True
+) -> list[tuple[str, datetime, datetime]]:
+    """(grain, from, to) pieces covering [start, end): days where whole, hours elsewhere."""
+    if not days:
+        return [("h", start, end)] if start < end else []
+    first_day, last_day = _ceil_day(start), _floor_day(end)
+    if first_day >= last_day:
+        return [("h", start, end)] if start < end else []
+    parts = [("h", start, first_day), ("d", first_day, last_day), ("h", last_day, end)]
+    return [p for p in parts if p[1] < p[2]]
+
+
+def _in(parts: Sequence[tuple[str, datetime, datetime]]) -> ColumnElement[bool]:
+    c = ROLLUPS.c
+    if not parts:
+        return false()
+    return or_(*(and_(c.grain == g, c.bucket >= lo, c.bucket < hi) for g, lo, hi in parts))
+
+
+def _sums(names: Sequence[str]) -> list[Any]:
+    c = ROLLUPS.c
+    columns: list[Any] = [func.coalesce(func.sum(c[n]), 0).label(n) for n in names]
+    return columns
+
+
+def sum_columns() -> list[Any]:
+    """Every counter, count, sum and histogram, summed."""
+    c = ROLLUPS.c
+    columns = _sums(COUNTERS)
+    for name in TIMES:
+        columns.extend(_sums((f"{name}_n", f"{name}_sum")))
+        columns.append(func.metric_hist_sum(c[f"{name}_hist"]).label(f"{name}_hist"))
+    return columns
+
+
+async def totals(
+    session: AsyncSession, dim: str, val: str | None, window: Window
+) -> dict[str, Any]:
+    """Every count over the window for one dimension value (`*` for all)."""
+    c = ROLLUPS.c
+    query = select(*sum_columns()).where(
+        c.dim == dim, c.sub == "", _in(pieces(window.start, window.end))
+    )
+    if val is not None:
+        query = query.where(c.val == val)
+    row = (await session.execute(query)).one()
+    return dict(row._mapping)
+
+
+async def per_value(session: AsyncSession, dim: str, window: Window) -> dict[str, dict[str, Any]]:
+    """Every count over the window, per value of a dimension (the agents' and teams' tables)."""
+    c = ROLLUPS.c
+    query = (
+        select(c.val, *sum_columns())
+        .where(c.dim == dim, c.sub == "", _in(pieces(window.start, window.end)))
+        .group_by(c.val)
+    )
+    return {row.val: dict(row._mapping) for row in await session.execute(query)}
+
+
+async def breakdowns(
+    session: AsyncSession, dim: str, val: str | None, window: Window
+) -> list[tuple[str, int, int, int]]:
+    """(sub, handovers, complaints, suggestions) per breakdown key over the window."""
+    c = ROLLUPS.c
+    query = (
+        select(c.sub, *_sums(("handovers", "complaints", "suggestions")))
+        .where(c.dim == dim, c.sub != "", _in(pieces(window.start, window.end)))
+        .group_by(c.sub)
+        .order_by(c.sub)
+    )
+    if val is not None:
+        query = query.where(c.val == val)
+    return [(r.sub, r.handovers, r.complaints, r.suggestions) for r in await session.execute(query)]
+
+
+async def open_at(session: AsyncSession, dim: str, val: str | None, at: datetime) -> dict[str, int]:
+    """Open tickets at an hour boundary, per value of the dimension."""
+    c = ROLLUPS.c
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    query = (
+        select(c.val, func.coalesce(func.sum(c.open_delta), 0).label("open"))
+        .where(c.dim == dim, c.sub == "", _in(pieces(epoch, at)))
+        .group_by(c.val)
+    )
+    if val is not None:
+        query = query.where(c.val == val)
+    return {row.val: int(row.open) for row in await session.execute(query)}
+
+
+async def series(
+    session: AsyncSession,
+    *,
+    columns: Sequence[str],
+    dim: str,
+    val: str | None,
+    group_dim: str | None,
+    window: Window,
+    interval: str,
+    tz: str,
+    days: bool,
+) -> list[dict[str, Any]]:
+    """Sums of `columns` per local bucket (and per value of `group_dim`)."""
+    c = ROLLUPS.c
+    point = func.date_trunc(interval, func.timezone(tz, c.bucket)).label("point")
+    selected: list[Any] = [point]
+    names = [n for n in columns if not n.endswith("_hist")]
+    selected.extend(_sums(names))
+    selected.extend(func.metric_hist_sum(c[n]).label(n) for n in columns if n.endswith("_hist"))
+    if group_dim is not None:
+        selected.append(c.val.label("group"))
+        where = [c.dim == group_dim]
+        if val is not None:
+            where.append(c.val == val)
+    else:
+        selected.append(literal(None).label("group"))
+        where = [c.dim == dim]
+        if val is not None:
+            where.append(c.val == val)
+    query = select(*selected).where(
+        *where, c.sub == "", _in(pieces(window.start, window.end, days=days))
+    )
+    query = query.group_by(point, "group") if group_dim is not None else query.group_by(point)
+    return [dict(r._mapping) for r in await session.execute(query)]
+
+
+def empty_totals() -> dict[str, Any]:
+    """What `totals` answers for a value with no rows."""
+    empty: dict[str, Any] = dict.fromkeys(COUNTERS, 0)
+    for name in TIMES:
+        empty.update({f"{name}_n": 0, f"{name}_sum": 0, f"{name}_hist": None})
+    return empty

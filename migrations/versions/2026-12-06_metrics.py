@@ -1,0 +1,123 @@
+"""Metrics: per-ticket facts and hourly/daily rollups, kept by a reaction.
+
+`metric_hist_add` adds two histograms element by element (arrays of different lengths:
+the missing tail counts as zero); `metric_hist_sum` is its aggregate.
+
+Revision ID: b7e3c1d9a2f4
+Revises: c4a7e1d05b16
+Create Date: 2026-12-06 02:30:00.000000+00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "b7e3c1d9a2f4"
+down_revision: str | None = "c4a7e1d05b16"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_COUNTERS = (
+    "created",
+    "resolved",
+    "first_resolved",
+    "fcr",
+    "reopened",
+    "reopens",
+    "surveys",
+    "csat_answered",
+    "csat_positive",
+    "sla_ok",
+    "breaches",
+    "open_delta",
+    "handovers",
+    "complaints",
+    "suggestions",
+)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "metric_ticket_facts",
+        sa.Column("ticket_id", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("team_id", sa.BigInteger(), nullable=True),
+        sa.Column("agent_id", sa.BigInteger(), nullable=True),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("category", sa.String(length=100), nullable=True),
+        sa.Column("priority", sa.String(length=32), nullable=False),
+        sa.Column("tags", postgresql.ARRAY(sa.String(length=50)), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("first_response_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("first_resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reopens", sa.Integer(), nullable=False),
+        sa.Column("agent_replies", sa.Integer(), nullable=False),
+        sa.Column("awaiting_since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("breached", sa.Boolean(), nullable=False),
+        sa.Column("fcr_counted", sa.Boolean(), nullable=False),
+        sa.Column("res_team_id", sa.BigInteger(), nullable=True),
+        sa.Column("res_agent_id", sa.BigInteger(), nullable=True),
+        sa.Column("res_channel", sa.String(length=32), nullable=True),
+        sa.Column("res_category", sa.String(length=100), nullable=True),
+        sa.Column("res_priority", sa.String(length=32), nullable=True),
+        sa.Column("res_tags", postgresql.ARRAY(sa.String(length=50)), nullable=True),
+        sa.Column("imported", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_metric_ticket_facts_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_metric_ticket_facts")),
+    )
+    op.create_table(
+        "metric_rollups",
+        sa.Column("grain", sa.String(length=1), nullable=False),
+        sa.Column("dim", sa.String(length=16), nullable=False),
+        sa.Column("val", sa.String(length=120), nullable=False),
+        sa.Column("sub", sa.String(length=160), nullable=False),
+        sa.Column("bucket", sa.DateTime(timezone=True), nullable=False),
+        *[
+            sa.Column(name, sa.Integer(), server_default=sa.text("0"), nullable=False)
+            for name in _COUNTERS
+        ],
+        *[
+            column
+            for time in ("frt", "nrt", "ttr")
+            for column in (
+                sa.Column(f"{time}_n", sa.Integer(), server_default=sa.text("0"), nullable=False),
+                sa.Column(
+                    f"{time}_sum", sa.BigInteger(), server_default=sa.text("0"), nullable=False
+                ),
+                sa.Column(f"{time}_hist", postgresql.ARRAY(sa.Integer()), nullable=True),
+            )
+        ],
+        sa.PrimaryKeyConstraint(
+            "grain", "dim", "val", "sub", "bucket", name=op.f("pk_metric_rollups")
+        ),
+    )
+    op.execute(
+        """
+        CREATE FUNCTION metric_hist_add(a integer[], b integer[]) RETURNS integer[]
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT CASE
+                WHEN a IS NULL THEN b
+                WHEN b IS NULL THEN a
+                ELSE (SELECT array_agg(coalesce(x, 0) + coalesce(y, 0) ORDER BY i)
+                      FROM unnest(a, b) WITH ORDINALITY AS u(x, y, i))
+            END
+        $$
+        """
+    )
+    op.execute(
+        "CREATE AGGREGATE metric_hist_sum(integer[]) (SFUNC = metric_hist_add, STYPE = integer[])"
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP AGGREGATE metric_hist_sum(integer[])")
+    op.execute("DROP FUNCTION metric_hist_add(integer[], integer[])")
+    op.drop_table("metric_rollups")
+    op.drop_table("metric_ticket_facts")
