@@ -16,6 +16,7 @@ import logging
 import os
 
 from app import wiring
+from app.alerts.evaluate import evaluate_all
 from app.common.periodic import every
 from app.config import Settings
 from app.continuity.scheduler import ContinuityScheduler
@@ -53,6 +54,13 @@ async def run_background(settings: Settings, database_url: str) -> None:
             "the SLA watcher's pass",
         )
         tasks.append(asyncio.create_task(watcher, name="sla-watcher"))
+    if settings.alert_evaluator:
+        evaluator = every(
+            settings.alert_check_interval_seconds,
+            lambda: evaluate_all(sessionmaker),
+            "the alert rules' pass",
+        )
+        tasks.append(asyncio.create_task(evaluator, name="alert-evaluator"))
     try:
         async with (
             running_workers(settings, sessionmaker, database_url, settings.notification_workers),

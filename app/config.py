@@ -197,6 +197,14 @@ class Settings(BaseSettings):
     sla_check_interval_seconds: float = Field(
         default=60, gt=0, description="How often the SLA watcher looks for targets due."
     )
+    # Threshold alerts ------------------------------------------------------
+    alert_evaluator: bool = Field(
+        default=True,
+        description="Evaluate the alert rules in `helpdesk serve` (one process at a time).",
+    )
+    alert_check_interval_seconds: float = Field(
+        default=60, gt=0, description="How often the alert rules are evaluated."
+    )
     sla_warning_ratio: float = Field(
         default=0.8,
         gt=0,

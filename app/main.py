@@ -21,6 +21,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from app import wiring
+from app.alerts.evaluate import evaluate_all
+from app.alerts.router import router as alerts_router
 from app.attachments.setup import store_from_settings
 from app.auth.cache import TokenCache
 from app.auth.rate_limit import SharedRateLimiter
@@ -154,6 +156,17 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
                     name="sla-watcher",
                 )
             )
+        if settings.alert_evaluator:
+            chores.append(
+                asyncio.create_task(
+                    every(
+                        settings.alert_check_interval_seconds,
+                        lambda: evaluate_all(maker),
+                        "the alert rules' pass",
+                    ),
+                    name="alert-evaluator",
+                )
+            )
         scheduler = None
         if settings.continuity_scheduler:
             scheduler = ContinuityScheduler(
@@ -243,6 +256,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.include_router(bulk_router, prefix=API_PREFIX)
     app.include_router(sign_in_router, prefix=API_PREFIX)
     app.include_router(kpi_router, prefix=API_PREFIX)
+    app.include_router(alerts_router, prefix=API_PREFIX)
     _add_docs(app)
     _install_openapi(app)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.alerts import notices as alert_notices
 from app.config import Settings
 from app.continuity import reactions as continuity
 from app.continuity import wording as continuity_wording
@@ -64,3 +65,4 @@ def configure(settings: Settings) -> None:
     continuity_wording.register()
     merge_notices.register()  # where a merged request lives now
     configure_sign_in(settings)  # sign-in links: their settings and email
+    alert_notices.register()  # how a fired or resolved alert reads

@@ -25,6 +25,10 @@ class EventKind(StrEnum):
     TICKET_LINKED = "ticket.linked"  # on both: an incident and its problem
     TICKET_UNLINKED = "ticket.unlinked"
     REQUESTER_CHANGED = "ticket.requester_changed"  # customer records merged
+    # Threshold alerts (app/alerts/): about the desk, not one ticket, so they are kept in
+    # `alerts` rather than on a timeline, and go to staff on the `alerts` live topic.
+    ALERT_FIRED = "alert.fired"
+    ALERT_RESOLVED = "alert.resolved"
 
 
 # Event data that says nobody is to be told about the event (an automatic answer

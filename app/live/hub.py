@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 EVENTS_CHANNEL = "ticket_events"
 PRESENCE_CHANNEL = "helpdesk_presence"
 AUTH_CHANNEL = "helpdesk_auth"
+# Threshold alerts (app/alerts/): announced by the evaluator at commit, to the `alerts` topic.
+ALERTS_CHANNEL = "helpdesk_alerts"
 HUB_APPLICATION_NAME = "helpdesk-event-hub"
 
 TopicKey = tuple[str, int | None]
@@ -101,6 +103,7 @@ class EventHub:
         await listener.add_listener(EVENTS_CHANNEL, self._on_event_notice)
         await listener.add_listener(PRESENCE_CHANNEL, self._on_presence_notice)
         await listener.add_listener(AUTH_CHANNEL, self._on_auth_notice)
+        await listener.add_listener(ALERTS_CHANNEL, self._on_alert_notice)
         listener.add_termination_listener(lambda _connection: self._wake.set())
         if self._snapshot is None:
             # Live from now: what committed before the hub started is history (REST, replay).
@@ -254,6 +257,17 @@ class EventHub:
         for connection in list(self._by_topic.get(("ticket", ticket_id), ())):
             # Presence is for colleagues: never to customers, never back to its sender.
             if connection.staff and connection.id != notice.get("connection"):
+                connection.send(frame)
+
+    def _on_alert_notice(self, _c: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            notice: dict[str, Any] = json.loads(payload)
+        except ValueError:
+            return
+        frame = {"type": "alert", "event": notice}
+        # A copy: a send that overflows a slow client's outbox detaches it right away.
+        for connection in list(self._by_topic.get(("alerts", None), ())):
+            if connection.staff:  # alerts are for staff only
                 connection.send(frame)
 
     def _on_auth_notice(self, _c: object, _pid: int, _channel: str, payload: str) -> None:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.dependencies import CurrentUser
 from app.common.openapi import problems
+from app.common.types import ShortText
 from app.db import DbSession
-from app.metrics import csv_export, service
-from app.metrics.access import requested
+from app.errors import Forbidden
+from app.metrics import chart, csv_export, emerging, service
+from app.metrics.access import is_manager, requested
 from app.metrics.schemas import (
     AgentTable,
+    Emerging,
+    EmergingReport,
+    Example,
     GroupBy,
     Interval,
     Metric,
@@ -29,7 +35,7 @@ From = Annotated[
 ]
 To = Annotated[str | None, Query(max_length=40, description="Exclusive; default now.")]
 Tz = Annotated[str, Query(max_length=64, description="IANA time zone for dates and buckets.")]
-Text = Annotated[str | None, Query(max_length=100)]
+Text = Annotated[ShortText | None, Query(max_length=100)]
 Id = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
 _RESPONSES = {**problems(403), **csv_export.CSV_RESPONSE}
 
@@ -109,6 +115,52 @@ async def metrics_timeseries(
     return result
 
 
+@router.get(
+    "/metrics/timeseries.svg",
+    response_class=Response,
+    responses={
+        **problems(403),
+        200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+    },
+)
+async def metrics_timeseries_chart(
+    session: DbSession,
+    viewer: CurrentUser,
+    metric: Metric = Metric.CREATED,
+    interval: Interval = Interval.DAY,
+    group_by: GroupBy | None = None,
+    from_: From = None,
+    to: To = None,
+    tz: Tz = "UTC",
+    team_id: Id = None,
+    agent_id: Id = None,
+    channel: Text = None,
+    category: Text = None,
+    priority: Text = None,
+    tag: Text = None,
+) -> Response:
+    """The same series as /metrics/timeseries, drawn as an SVG line chart."""
+    scope = requested(
+        team_id=team_id,
+        agent_id=agent_id,
+        channel=channel,
+        category=category,
+        priority=priority,
+        tag=tag,
+    )
+    result = await service.timeseries(
+        session,
+        viewer,
+        scope,
+        service.window(from_, to, tz),
+        metric=metric,
+        interval=interval,
+        tz=tz,
+        group_by=group_by,
+    )
+    return Response(chart.draw(result), media_type="image/svg+xml")
+
+
 @router.get("/metrics/agents", response_model=AgentTable, responses=_RESPONSES)
 async def metrics_agents(
     session: DbSession,
@@ -141,3 +193,61 @@ async def metrics_teams(
         rows = [r.model_dump(mode="json") for r in result.teams]
         return csv_export.table(rows, "teams")
     return result
+
+
+@router.get("/insights/emerging", response_model=EmergingReport, responses=_RESPONSES)
+async def emerging_issues(
+    session: DbSession,
+    viewer: CurrentUser,
+    request: Request,
+    recent_hours: Annotated[int, Query(ge=1, le=24 * 30)] = 24,
+    baseline_days: Annotated[int, Query(ge=1, le=365)] = 28,
+    min_count: Annotated[int, Query(ge=1, le=100_000)] = 5,
+    alpha: Annotated[float, Query(gt=0, lt=0.5)] = 0.001,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> EmergingReport | Response:
+    """Categories, tags and terms (subjects and first messages) whose tickets in the
+    last `recent_hours` rise significantly above their own baseline: a one-sided
+    Poisson test, p < alpha, at least `min_count` tickets (docs/metrics.md). With a
+    few example tickets each. Supervisors and admins."""
+    if not is_manager(viewer):
+        raise Forbidden("Emerging issues are for supervisors and admins.")
+    now = datetime.now(UTC)
+    found = await emerging.find(
+        session,
+        now,
+        recent_hours=recent_hours,
+        baseline_days=baseline_days,
+        min_count=min_count,
+        alpha=alpha,
+    )
+    recent_from = now - timedelta(hours=recent_hours)
+    items = [
+        Emerging(
+            kind=r.kind,
+            key=r.key,
+            recent=r.recent,
+            baseline=r.baseline,
+            expected=r.expected,
+            p_value=r.p_value,
+            examples=[
+                Example(ticket_id=i, subject=s)
+                for i, s in await emerging.examples(session, r, recent_from)
+            ],
+        )
+        for r in found[:limit]
+    ]
+    report = EmergingReport(
+        recent_from=recent_from,
+        baseline_from=recent_from - timedelta(days=baseline_days),
+        to=now,
+        min_count=min_count,
+        alpha=alpha,
+        items=items,
+    )
+    if csv_export.wants_csv(request):
+        rows = [
+            {k: v for k, v in i.model_dump(mode="json").items() if k != "examples"} for i in items
+        ]
+        return csv_export.table(rows, "emerging")
+    return report

@@ -203,3 +203,31 @@ class TeamTable(BaseModel):
     from_: datetime = Field(alias="from")
     to: datetime
     teams: list[TeamRow]
+
+
+class Example(BaseModel):
+    ticket_id: int
+    subject: str
+
+
+class Emerging(BaseModel):
+    """A category, tag or term rising above its own baseline (docs/metrics.md)."""
+
+    kind: str
+    key: str
+    recent: int
+    baseline: int
+    expected: float
+    p_value: float
+    examples: list[Example]
+
+
+class EmergingReport(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    recent_from: datetime
+    baseline_from: datetime
+    to: datetime
+    min_count: int
+    alpha: float
+    items: list[Emerging]

@@ -1,5 +1,6 @@
 """Every ORM model, one module per aggregate. Importing this package registers them all."""
 
+from app.models.alerts import Alert, AlertRule
 from app.models.base import Base
 from app.models.continuity import (
     Absence,
@@ -60,6 +61,8 @@ __all__ = [
     "Absence",
     "AbsenceReason",
     "AgentSkill",
+    "Alert",
+    "AlertRule",
     "ApiToken",
     "AssignmentMode",
     "Attachment",

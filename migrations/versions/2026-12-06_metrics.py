@@ -1,4 +1,5 @@
-"""Metrics: per-ticket facts and hourly/daily rollups, kept by a reaction.
+"""Metrics: per-ticket facts and hourly/daily rollups, kept by a reaction; threshold
+alert rules (with the defaults a fresh install ships) and their history.
 
 `metric_hist_add` adds two histograms element by element (arrays of different lengths:
 the missing tail counts as zero); `metric_hist_sum` is its aggregate.
@@ -72,6 +73,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_metric_ticket_facts")),
     )
+    op.create_index(
+        "ix_metric_ticket_facts_created_at", "metric_ticket_facts", ["created_at"], unique=False
+    )
     op.create_table(
         "metric_rollups",
         sa.Column("grain", sa.String(length=1), nullable=False),
@@ -115,9 +119,85 @@ def upgrade() -> None:
         "CREATE AGGREGATE metric_hist_sum(integer[]) (SFUNC = metric_hist_add, STYPE = integer[])"
     )
 
+    op.create_table(
+        "alert_rules",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("metric", sa.String(length=64), nullable=False),
+        sa.Column("filter_dim", sa.String(length=16), nullable=True),
+        sa.Column("filter_value", sa.String(length=120), nullable=True),
+        sa.Column("window_minutes", sa.Integer(), nullable=False),
+        sa.Column("comparison", sa.String(length=8), nullable=False),
+        sa.Column("threshold", sa.Double(), nullable=False),
+        sa.Column("min_count", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("cooldown_minutes", sa.Integer(), nullable=False),
+        sa.Column(
+            "recipient_ids",
+            postgresql.ARRAY(sa.BigInteger()),
+            server_default=sa.text("'{}'"),
+            nullable=False,
+        ),
+        sa.Column("enabled", sa.Boolean(), server_default=sa.text("true"), nullable=False),
+        sa.Column("firing", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("last_fired_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_value", sa.Double(), nullable=True),
+        sa.Column("last_evaluated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_rules")),
+    )
+    op.create_table(
+        "alerts",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
+        sa.Column("rule_id", sa.BigInteger(), nullable=True),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("data", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["rule_id"],
+            ["alert_rules.id"],
+            name=op.f("fk_alerts_rule_id_alert_rules"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
+    )
+    op.create_index("ix_alerts_rule_id_id", "alerts", ["rule_id", "id"], unique=False)
+    # The critical thresholds a fresh install ships with (recipients: every supervisor
+    # and admin). Tune or disable them through /api/v1/alert-rules.
+    op.execute(
+        """
+        INSERT INTO alert_rules
+            (name, metric, window_minutes, comparison, threshold, min_count, cooldown_minutes)
+        VALUES
+            ('Unassigned tickets waiting over an hour', 'unassigned_waiting', 60, 'gte', 1, 0, 60),
+            ('SLA breaches in the last hour', 'sla_breaches', 60, 'gte', 5, 0, 60),
+            ('CSAT below 70 % over a day', 'csat', 1440, 'lt', 0.7, 10, 240),
+            ('Complaint spike in the last hour', 'complaints', 60, 'gte', 5, 0, 60)
+        """
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_alerts_rule_id_id", table_name="alerts")
+    op.drop_table("alerts")
+    op.drop_table("alert_rules")
     op.execute("DROP AGGREGATE metric_hist_sum(integer[])")
     op.execute("DROP FUNCTION metric_hist_add(integer[], integer[])")
     op.drop_table("metric_rollups")
+    op.drop_index("ix_metric_ticket_facts_created_at", table_name="metric_ticket_facts")
     op.drop_table("metric_ticket_facts")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from xml.etree import ElementTree
 
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -107,3 +108,23 @@ async def test_every_endpoint_answers_csv_when_asked(
     teams = await client.get(f"{API}/metrics/teams", headers=headers)
     rows = list(csv.DictReader(io.StringIO(teams.text)))
     assert {int(r["team_id"]) for r in rows} == {desk.team_one, desk.team_two}
+
+
+async def test_the_series_draws_as_an_svg_chart(
+    client: AsyncClient, actors: Actors, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    desk = await history(client, actors, sessionmaker)
+    params = {**_window(), "metric": "created", "group_by": "category"}
+    response = await client.get(
+        f"{API}/metrics/timeseries.svg", params=params, headers=desk.supervisor.headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/svg+xml"
+    root = ElementTree.fromstring(response.content)  # noqa: S314 - our own output
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    words = " ".join(t for t in root.itertext())
+    assert "billing" in words
+    assert "tech" in words
+    customer = await actors.customer()
+    denied = await client.get(f"{API}/metrics/timeseries.svg", headers=customer.headers)
+    assert denied.status_code == 403
