@@ -47,6 +47,7 @@ from app.health.router import router as health_router
 from app.idempotency.cleanup import purge_expired
 from app.idempotency.guard import IdempotentReplay, replay_response
 from app.identities.router import router as identities_router
+from app.imports.router import router as imports_router
 from app.inbound.mailboxes.router import router as mailboxes_router
 from app.inbound.router import router as inbound_router
 from app.inbound.running import running_receivers
@@ -257,6 +258,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.include_router(sign_in_router, prefix=API_PREFIX)
     app.include_router(kpi_router, prefix=API_PREFIX)
     app.include_router(alerts_router, prefix=API_PREFIX)
+    app.include_router(imports_router, prefix=API_PREFIX)
     _add_docs(app)
     _install_openapi(app)
     return app
