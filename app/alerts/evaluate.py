@@ -15,7 +15,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.alerts.schemas import AlertMetric, Comparison
@@ -80,12 +80,12 @@ async def _unassigned_waiting(session: AsyncSession, rule: AlertRule, now: datet
     match rule.filter_dim:
         case "team":
             query = query.where(Ticket.team_id == int(value or 0))
-        case "channel":
-            query = query.where(Ticket.channel == value)
+        case "channel":  # compared as text: a rule may name a channel that is not one
+            query = query.where(cast(Ticket.channel, String) == value)
         case "category":
             query = query.where(Ticket.category == value)
         case "priority":
-            query = query.where(Ticket.priority == value)
+            query = query.where(cast(Ticket.priority, String) == value)
         case "tag":
             query = query.where(Ticket.tags.contains([value or ""]))
         case "agent":

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import Request, Response
+from pydantic import BaseModel
 
 CSV = "text/csv"
 
@@ -55,6 +56,12 @@ def pairs(value: Mapping[str, Any], filename: str) -> Response:
     """One figure a row: name, value."""
     rows = [{"figure": k, "value": v} for k, v in flatten(value).items()]
     return table(rows, filename)
+
+
+def json(model: BaseModel) -> Response:
+    """The model as JSON, serialised once: FastAPI would validate it again against the
+    response model first (for a year of points by agent, longer than the query)."""
+    return Response(model.model_dump_json(by_alias=True), media_type="application/json")
 
 
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {

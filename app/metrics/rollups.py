@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.metrics.definitions import COUNTERS, TIMES
@@ -79,13 +79,43 @@ def _sums(names: Sequence[str]) -> list[Any]:
 
 
 def sum_columns() -> list[Any]:
-    """Every counter, count, sum and histogram, summed."""
-    c = ROLLUPS.c
+    """Every counter, count and sum, summed (the histograms: `_histograms`)."""
     columns = _sums(COUNTERS)
     for name in TIMES:
         columns.extend(_sums((f"{name}_n", f"{name}_sum")))
-        columns.append(func.metric_hist_sum(c[f"{name}_hist"]).label(f"{name}_hist"))
     return columns
+
+
+async def _histograms(
+    session: AsyncSession, where: Sequence[ColumnElement[bool]], by_value: bool
+) -> dict[tuple[str, str], list[int]]:
+    """The histograms summed element by element, per (time, value): one set-based pass
+    (unnest) rather than an aggregate function called once per row."""
+    c = ROLLUPS.c
+    parts = []
+    for name in TIMES:
+        cells = (
+            func.unnest(c[f"{name}_hist"]).table_valued("x", with_ordinality="i").render_derived()
+        )
+        group = c.val if by_value else literal("")
+        parts.append(
+            select(
+                literal(name).label("name"),
+                group.label("val"),
+                cells.c.i,
+                func.sum(cells.c.x).label("n"),
+            )
+            .select_from(ROLLUPS.join(cells, true()))
+            .where(*where)
+            .group_by(group, cells.c.i)
+        )
+    found: dict[tuple[str, str], list[int]] = {}
+    for name, val, index, n in await session.execute(union_all(*parts)):
+        hist = found.setdefault((name, val), [])
+        if len(hist) < index:
+            hist.extend([0] * (index - len(hist)))
+        hist[index - 1] += int(n or 0)
+    return found
 
 
 async def totals(
@@ -93,24 +123,27 @@ async def totals(
 ) -> dict[str, Any]:
     """Every count over the window for one dimension value (`*` for all)."""
     c = ROLLUPS.c
-    query = select(*sum_columns()).where(
-        c.dim == dim, c.sub == "", _in(pieces(window.start, window.end))
-    )
+    where = [c.dim == dim, c.sub == "", _in(pieces(window.start, window.end))]
     if val is not None:
-        query = query.where(c.val == val)
-    row = (await session.execute(query)).one()
-    return dict(row._mapping)
+        where.append(c.val == val)
+    row = dict((await session.execute(select(*sum_columns()).where(*where))).one()._mapping)
+    hists = await _histograms(session, where, by_value=False)
+    for name in TIMES:
+        row[f"{name}_hist"] = hists.get((name, ""))
+    return row
 
 
 async def per_value(session: AsyncSession, dim: str, window: Window) -> dict[str, dict[str, Any]]:
     """Every count over the window, per value of a dimension (the agents' and teams' tables)."""
     c = ROLLUPS.c
-    query = (
-        select(c.val, *sum_columns())
-        .where(c.dim == dim, c.sub == "", _in(pieces(window.start, window.end)))
-        .group_by(c.val)
-    )
-    return {row.val: dict(row._mapping) for row in await session.execute(query)}
+    where = [c.dim == dim, c.sub == "", _in(pieces(window.start, window.end))]
+    query = select(c.val, *sum_columns()).where(*where).group_by(c.val)
+    rows = {row.val: dict(row._mapping) for row in await session.execute(query)}
+    hists = await _histograms(session, where, by_value=True)
+    for val, row in rows.items():
+        for name in TIMES:
+            row[f"{name}_hist"] = hists.get((name, val))
+    return rows
 
 
 async def breakdowns(
@@ -159,9 +192,7 @@ async def series(
     c = ROLLUPS.c
     point = func.date_trunc(interval, func.timezone(tz, c.bucket)).label("point")
     selected: list[Any] = [point]
-    names = [n for n in columns if not n.endswith("_hist")]
-    selected.extend(_sums(names))
-    selected.extend(func.metric_hist_sum(c[n]).label(n) for n in columns if n.endswith("_hist"))
+    selected.extend(_sums(columns))
     if group_dim is not None:
         selected.append(c.val.label("group"))
         where = [c.dim == group_dim]
@@ -185,3 +216,19 @@ def empty_totals() -> dict[str, Any]:
     for name in TIMES:
         empty.update({f"{name}_n": 0, f"{name}_sum": 0, f"{name}_hist": None})
     return empty
+
+
+async def open_at_both(
+    session: AsyncSession, dim: str, val: str | None, start: datetime, end: datetime
+) -> tuple[int, int]:
+    """Open tickets at both ends of a window (hour boundaries), in one read."""
+    c = ROLLUPS.c
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    query = select(
+        func.coalesce(func.sum(c.open_delta).filter(_in(pieces(epoch, start))), 0),
+        func.coalesce(func.sum(c.open_delta), 0),
+    ).where(c.dim == dim, c.sub == "", _in(pieces(epoch, end)))
+    if val is not None:
+        query = query.where(c.val == val)
+    before, after = (await session.execute(query)).one()
+    return int(before), int(after)

@@ -68,7 +68,7 @@ async def metrics_summary(
     result = await service.summary(session, viewer, scope, service.window(from_, to, tz), tz)
     if csv_export.wants_csv(request):
         return csv_export.pairs(result.model_dump(mode="json", by_alias=True), "summary")
-    return result
+    return csv_export.json(result)
 
 
 @router.get("/metrics/timeseries", response_model=Timeseries, responses=_RESPONSES)
@@ -112,7 +112,7 @@ async def metrics_timeseries(
     if csv_export.wants_csv(request):
         points = [p.model_dump(mode="json") for p in result.points]
         return csv_export.table(points, f"{metric.value}")
-    return result
+    return csv_export.json(result)
 
 
 @router.get(

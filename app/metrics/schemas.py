@@ -154,7 +154,7 @@ class Summary(BaseModel):
 
 
 class Point(BaseModel):
-    """One bucket: `value` is the count, the rate, or for a time the median (seconds)."""
+    """One bucket: `value` is the count, the rate, or for a time the mean (seconds)."""
 
     at: datetime
     group: str | None

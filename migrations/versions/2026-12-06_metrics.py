@@ -2,7 +2,7 @@
 alert rules (with the defaults a fresh install ships) and their history.
 
 `metric_hist_add` adds two histograms element by element (arrays of different lengths:
-the missing tail counts as zero); `metric_hist_sum` is its aggregate.
+the missing tail counts as zero): what the reaction's upsert adds to a rollup row.
 
 Revision ID: b7e3c1d9a2f4
 Revises: c4a7e1d05b16
@@ -115,9 +115,6 @@ def upgrade() -> None:
         $$
         """
     )
-    op.execute(
-        "CREATE AGGREGATE metric_hist_sum(integer[]) (SFUNC = metric_hist_add, STYPE = integer[])"
-    )
 
     op.create_table(
         "alert_rules",
@@ -196,7 +193,6 @@ def downgrade() -> None:
     op.drop_index("ix_alerts_rule_id_id", table_name="alerts")
     op.drop_table("alerts")
     op.drop_table("alert_rules")
-    op.execute("DROP AGGREGATE metric_hist_sum(integer[])")
     op.execute("DROP FUNCTION metric_hist_add(integer[], integer[])")
     op.drop_table("metric_rollups")
     op.drop_index("ix_metric_ticket_facts_created_at", table_name="metric_ticket_facts")
