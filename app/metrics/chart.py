@@ -7,7 +7,7 @@ from collections import defaultdict
 import pygal
 from pygal.style import CleanStyle
 
-from app.metrics.schemas import Interval, Timeseries
+from app.metrics.schemas import Interval, Series
 
 _LABEL = {
     Interval.HOUR: "%d %b %H:00",
@@ -17,7 +17,7 @@ _LABEL = {
 }
 
 
-def draw(series: Timeseries) -> bytes:
+def draw(series: Series) -> bytes:
     chart = pygal.Line(
         width=800,
         height=320,

@@ -187,8 +187,9 @@ async def series(
     interval: str,
     tz: str,
     days: bool,
-) -> list[dict[str, Any]]:
-    """Sums of `columns` per local bucket (and per value of `group_dim`)."""
+) -> list[Any]:
+    """Sums of `columns` per local bucket (and per value of `group_dim`): rows with
+    `point`, `group` and the sums."""
     c = ROLLUPS.c
     point = func.date_trunc(interval, func.timezone(tz, c.bucket)).label("point")
     selected: list[Any] = [point]
@@ -207,7 +208,7 @@ async def series(
         *where, c.sub == "", _in(pieces(window.start, window.end, days=days))
     )
     query = query.group_by(point, "group") if group_dim is not None else query.group_by(point)
-    return [dict(r._mapping) for r in await session.execute(query)]
+    return list(await session.execute(query))
 
 
 def empty_totals() -> dict[str, Any]:

@@ -110,9 +110,9 @@ async def metrics_timeseries(
         group_by=group_by,
     )
     if csv_export.wants_csv(request):
-        points = [p.model_dump(mode="json") for p in result.points]
+        points = [p.as_json() for p in result.points]
         return csv_export.table(points, f"{metric.value}")
-    return csv_export.json(result)
+    return Response(result.to_json(), media_type="application/json")
 
 
 @router.get(

@@ -23,11 +23,11 @@ from app.metrics.schemas import (
     Interval,
     Kpis,
     Metric,
-    Point,
+    Series,
+    SeriesPoint,
     Summary,
     TeamRow,
     TeamTable,
-    Timeseries,
 )
 from app.models import Absence, Team, Ticket, TicketStatus, User
 
@@ -184,7 +184,7 @@ async def timeseries(
     interval: Interval,
     tz: str,
     group_by: GroupBy | None,
-) -> Timeseries:
+) -> Series:
     where = zone(tz)
     scope = await allowed(session, viewer, scope)
     if group_by is not None and not scope.whole_desk and scope.dim != group_by.value:
@@ -202,9 +202,9 @@ async def timeseries(
         tz=tz,
         days=days,
     )
-    found: dict[str | None, dict[datetime, dict[str, Any]]] = defaultdict(dict)
+    found: dict[str | None, dict[datetime, Any]] = defaultdict(dict)
     for found_row in rows:
-        found[found_row["group"]][found_row["point"]] = found_row
+        found[found_row.group][found_row.point] = found_row._mapping
     named = sorted(g for g in found if g is not None)
     groups: list[str | None] = list(named) if group_by else [None]
     base: dict[str, int] = {}
@@ -214,31 +214,21 @@ async def timeseries(
         base = await rollups.open_at(session, dim, val, span.start)
         if group_by is not None:
             groups = list(sorted({*named, *(g for g, n in base.items() if n)}))
-    points: list[Point] = []
+    points: list[SeriesPoint] = []
     for group in groups:
         running = sum(base.values()) if group is None else base.get(group, 0)
         for step in steps:
-            row: dict[str, Any] | None = found.get(group, {}).get(step)
+            row: Any = found.get(group, {}).get(step)
             at = step.replace(tzinfo=where)
             if metric is Metric.BACKLOG:
                 running += int(row["open_delta"]) if row else 0
-                points.append(
-                    Point.model_construct(
-                        at=at, group=group, value=float(running), count=running, mean=None, p90=None
-                    )
-                )
+                points.append(SeriesPoint(at, group, float(running), running, None, None))
                 continue
             if row is None:
                 row = dict.fromkeys(_COLUMNS[metric], 0)
             value, count, mean, p90 = _value(metric, row)
-            # Built by us from typed values: validating 18,000 points would cost more than
-            # the query.
-            points.append(
-                Point.model_construct(
-                    at=at, group=group, value=value, count=count, mean=mean, p90=p90
-                )
-            )
-    return Timeseries(
+            points.append(SeriesPoint(at, group, value, count, mean, p90))
+    return Series(
         metric=metric,
         interval=interval,
         tz=tz,
