@@ -32,6 +32,8 @@ from app.metrics.schemas import (
 from app.models import Absence, Team, Ticket, TicketStatus, User
 
 DEFAULT_DAYS = 30
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 MAX_POINTS = 10_000
 _UTC_ZONES = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "Etc/Universal", "Universal", "Zulu"})
 _OPEN = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
@@ -80,7 +82,10 @@ def window(start: str | None, end: str | None, tz: str) -> Window:
     30 days up to now."""
     where = zone(tz)
     to = _instant(end, where, "to") if end else datetime.now(UTC)
-    since = _instant(start, where, "from") if start else to - timedelta(days=DEFAULT_DAYS)
+    since = _instant(start, where, "from") if start else None
+    if not (_EARLIEST <= to <= _LATEST and (since is None or since >= _EARLIEST)):
+        raise UnprocessableEntity("from and to lie between 1970 and 2200.")
+    since = since or to - timedelta(days=DEFAULT_DAYS)
     if since >= to:
         raise UnprocessableEntity("from must be before to.")
     return Window.of(since, to)

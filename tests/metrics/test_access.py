@@ -72,6 +72,9 @@ async def test_supervisors_see_any_filter_but_one_at_a_time(
     assert_problem(
         await client.get(f"{API}/metrics/summary", params={"tz": "Mars/Base"}, headers=headers), 422
     )
+    for far in ({"to": "0001-01-02"}, {"from": "2026-01-01", "to": "9999-12-31T23:59:59"}):
+        response = await client.get(f"{API}/metrics/summary", params=far, headers=headers)
+        assert_problem(response, 422)
     assert_problem(
         await client.get(
             f"{API}/metrics/summary",
