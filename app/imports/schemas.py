@@ -6,15 +6,15 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
     StringConstraints,
 )
 
-from app.common.types import Id, Name, ShortText, reject_nul
+from app.common.types import Id, Name, QueryDatetime, ShortText, reject_nul
 from app.models import Channel, Level, TicketStatus, Visibility
 
 Body = Annotated[
@@ -27,6 +27,16 @@ ExternalId = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=150),
     AfterValidator(reject_nul),
 ]
+
+
+def _text_only(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 date-time string such as 2026-03-01T09:00:00Z")
+    return value
+
+
+# An RFC 3339 string: a bare number would otherwise be read as a Unix timestamp.
+Rfc3339 = Annotated[QueryDatetime, BeforeValidator(_text_only)]
 
 
 class _Input(BaseModel):
@@ -42,7 +52,7 @@ class Step(_Input):
     """One change, at its original time. `by`: who made it, by email (staff must exist;
     an unknown requester-side author is the requester)."""
 
-    at: AwareDatetime
+    at: Rfc3339
     type: Literal["message", "status", "assign", "rating", "complaint", "suggestion"]
     by: EmailStr | None = None
     body: Body | None = None
@@ -59,7 +69,7 @@ class ImportTicket(_Input):
     external_id: ExternalId
     subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
     description: Body
-    created_at: AwareDatetime
+    created_at: Rfc3339
     requester: Person
     channel: Channel = Channel.EMAIL
     urgency: Level = Level.MEDIUM

@@ -193,3 +193,15 @@ async def test_only_admins_import_and_bad_history_changes_nothing(
     )
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(TicketEvent)) == 0
+
+
+async def test_times_are_rfc_3339_not_numbers(
+    client: AsyncClient, actors: Actors, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin, agent = await actors.admin(), await actors.agent()
+    [ticket, *_] = _history(agent, await make_team(sessionmaker))
+    ticket["created_at"] = 0
+    response = await client.post(
+        f"{API}/imports/tickets", json={"tickets": [ticket]}, headers=admin.headers
+    )
+    assert_problem(response, 422)
