@@ -22,6 +22,7 @@ from app.config import Settings
 from app.continuity.scheduler import ContinuityScheduler
 from app.db import create_engine
 from app.inbound.running import running_receivers
+from app.metrics.compaction import compact_all
 from app.notifications.setup import running_workers
 from app.signin.setup import run_mailer
 from app.sla.watcher import raise_all
@@ -54,6 +55,13 @@ async def run_background(settings: Settings, database_url: str) -> None:
             "the SLA watcher's pass",
         )
         tasks.append(asyncio.create_task(watcher, name="sla-watcher"))
+    if settings.metrics_compactor:
+        compactor = every(
+            settings.metrics_compact_interval_seconds,
+            lambda: compact_all(sessionmaker),
+            "compacting the metrics' rollups",
+        )
+        tasks.append(asyncio.create_task(compactor, name="metrics-compactor"))
     if settings.alert_evaluator:
         evaluator = every(
             settings.alert_check_interval_seconds,

@@ -55,6 +55,7 @@ from app.inbound.setup import email_intake
 from app.live.hub import EventHub
 from app.live.router import router as live_router
 from app.merging.router import router as merging_router
+from app.metrics.compaction import compact_all
 from app.metrics.router import router as kpi_router
 from app.middleware import GuardMiddleware, header
 from app.migrations import head_revision
@@ -155,6 +156,17 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
                         "the SLA watcher's pass",
                     ),
                     name="sla-watcher",
+                )
+            )
+        if settings.metrics_compactor:
+            chores.append(
+                asyncio.create_task(
+                    every(
+                        settings.metrics_compact_interval_seconds,
+                        lambda: compact_all(maker),
+                        "compacting the metrics' rollups",
+                    ),
+                    name="metrics-compactor",
                 )
             )
         if settings.alert_evaluator:

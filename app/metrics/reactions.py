@@ -1,10 +1,10 @@
 """Keeping the figures current: a reaction to the timeline, in the write transaction.
 
 Per batch: one SELECT of the tickets' facts (none for tickets filed in the batch), the
-events folded in order (app/metrics/facts.py), then one upsert of the facts and one of
-the rollup rows they touch, summed per row first (so no row is written twice in a
-statement) and in key order (so two transactions lock shared rows in the same order
-and cannot deadlock).
+events folded in order (app/metrics/facts.py), then one upsert of the facts (rows of
+tickets the change holds anyway) and one INSERT of the rollup deltas, summed per row
+first. Deltas are appended, never upserted: an upsert of the hour's rollup row would
+make every change of the hour wait for the previous one to commit.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,7 @@ from app.events.records import Recorded
 from app.metrics import facts as folding
 from app.metrics.definitions import ALL, COUNTERS, TIMES, bin_of
 from app.metrics.facts import Delta, Dims, Facts
-from app.models import MetricRollup, MetricTicketFacts
+from app.models import MetricRollup, MetricRollupDelta, MetricTicketFacts
 
 KINDS = frozenset(
     {
@@ -41,6 +41,7 @@ KINDS = frozenset(
 
 FACTS: Table = MetricTicketFacts.__table__  # type: ignore[assignment]
 ROLLUPS: Table = MetricRollup.__table__  # type: ignore[assignment]
+DELTAS: Table = MetricRollupDelta.__table__  # type: ignore[assignment]
 
 RowKey = tuple[str, str, str, str, datetime]  # grain, dim, val, sub, bucket
 
@@ -75,7 +76,7 @@ async def fold(
         else:
             found = known.get(ticket_id)
             if found is None:
-                continue  # filed before the metrics existed: `helpdesk metrics-rebuild`
+                continue  # filed before the metrics existed: not counted (docs/metrics.md)
             facts = found
             deltas.extend(folding.apply(facts, kind, at, data, actor_id))
         touched[ticket_id] = facts
@@ -234,18 +235,6 @@ def _dense(sparse: dict[int, int]) -> list[int]:
 
 
 async def _add_to_rollups(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    statement = insert(ROLLUPS)
-    table = ROLLUPS.c
-    set_: dict[str, Any] = {name: table[name] + statement.excluded[name] for name in COUNTERS}
-    for name in TIMES:
-        for part in ("n", "sum"):
-            column = f"{name}_{part}"
-            set_[column] = table[column] + statement.excluded[column]
-        hist = f"{name}_hist"
-        set_[hist] = func.metric_hist_add(table[hist], statement.excluded[hist])
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["grain", "dim", "val", "sub", "bucket"], set_=set_
-        ),
-        rows,
-    )
+    """Append the deltas: a plain INSERT, so no change waits on another's rollup row
+    (app/metrics/compaction.py moves them into the rollups)."""
+    await session.execute(insert(DELTAS), rows)

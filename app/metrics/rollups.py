@@ -12,11 +12,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.metrics.definitions import COUNTERS, TIMES
-from app.metrics.reactions import ROLLUPS
+from app.metrics.reactions import DELTAS, ROLLUPS
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -65,33 +76,40 @@ def pieces(
     return [p for p in parts if p[1] < p[2]]
 
 
-def _in(parts: Sequence[tuple[str, datetime, datetime]]) -> ColumnElement[bool]:
-    c = ROLLUPS.c
+def _source() -> Subquery:
+    """The rollups plus the deltas not yet compacted into them (app/metrics/compaction.py):
+    PostgreSQL pushes each query's conditions into both, each read by its index."""
+    names = [column.name for column in ROLLUPS.c]
+    return union_all(
+        select(*(ROLLUPS.c[n] for n in names)), select(*(DELTAS.c[n] for n in names))
+    ).subquery("r")
+
+
+def _in(parts: Sequence[tuple[str, datetime, datetime]], c: Any) -> ColumnElement[bool]:
     if not parts:
         return false()
     return or_(*(and_(c.grain == g, c.bucket >= lo, c.bucket < hi) for g, lo, hi in parts))
 
 
-def _sums(names: Sequence[str]) -> list[Any]:
-    c = ROLLUPS.c
+def _sums(c: Any, names: Sequence[str]) -> list[Any]:
     columns: list[Any] = [func.coalesce(func.sum(c[n]), 0).label(n) for n in names]
     return columns
 
 
-def sum_columns() -> list[Any]:
+def sum_columns(c: Any) -> list[Any]:
     """Every counter, count and sum, summed (the histograms: `_histograms`)."""
-    columns = _sums(COUNTERS)
+    columns = _sums(c, COUNTERS)
     for name in TIMES:
-        columns.extend(_sums((f"{name}_n", f"{name}_sum")))
+        columns.extend(_sums(c, (f"{name}_n", f"{name}_sum")))
     return columns
 
 
 async def _histograms(
-    session: AsyncSession, where: Sequence[ColumnElement[bool]], by_value: bool
+    session: AsyncSession, src: Subquery, where: Sequence[ColumnElement[bool]], by_value: bool
 ) -> dict[tuple[str, str], list[int]]:
     """The histograms summed element by element, per (time, value): one set-based pass
     (unnest) rather than an aggregate function called once per row."""
-    c = ROLLUPS.c
+    c = src.c
     parts = []
     for name in TIMES:
         cells = (
@@ -105,7 +123,7 @@ async def _histograms(
                 cells.c.i,
                 func.sum(cells.c.x).label("n"),
             )
-            .select_from(ROLLUPS.join(cells, true()))
+            .select_from(src.join(cells, true()))
             .where(*where)
             .group_by(group, cells.c.i)
         )
@@ -122,12 +140,13 @@ async def totals(
     session: AsyncSession, dim: str, val: str | None, window: Window
 ) -> dict[str, Any]:
     """Every count over the window for one dimension value (`*` for all)."""
-    c = ROLLUPS.c
-    where = [c.dim == dim, c.sub == "", _in(pieces(window.start, window.end))]
+    src = _source()
+    c = src.c
+    where = [c.dim == dim, c.sub == "", _in(pieces(window.start, window.end), c)]
     if val is not None:
         where.append(c.val == val)
-    row = dict((await session.execute(select(*sum_columns()).where(*where))).one()._mapping)
-    hists = await _histograms(session, where, by_value=False)
+    row = dict((await session.execute(select(*sum_columns(c)).where(*where))).one()._mapping)
+    hists = await _histograms(session, src, where, by_value=False)
     for name in TIMES:
         row[f"{name}_hist"] = hists.get((name, ""))
     return row
@@ -135,11 +154,12 @@ async def totals(
 
 async def per_value(session: AsyncSession, dim: str, window: Window) -> dict[str, dict[str, Any]]:
     """Every count over the window, per value of a dimension (the agents' and teams' tables)."""
-    c = ROLLUPS.c
-    where = [c.dim == dim, c.sub == "", _in(pieces(window.start, window.end))]
-    query = select(c.val, *sum_columns()).where(*where).group_by(c.val)
+    src = _source()
+    c = src.c
+    where = [c.dim == dim, c.sub == "", _in(pieces(window.start, window.end), c)]
+    query = select(c.val, *sum_columns(c)).where(*where).group_by(c.val)
     rows = {row.val: dict(row._mapping) for row in await session.execute(query)}
-    hists = await _histograms(session, where, by_value=True)
+    hists = await _histograms(session, src, where, by_value=True)
     for val, row in rows.items():
         for name in TIMES:
             row[f"{name}_hist"] = hists.get((name, val))
@@ -150,10 +170,11 @@ async def breakdowns(
     session: AsyncSession, dim: str, val: str | None, window: Window
 ) -> list[tuple[str, int, int, int]]:
     """(sub, handovers, complaints, suggestions) per breakdown key over the window."""
-    c = ROLLUPS.c
+    src = _source()
+    c = src.c
     query = (
-        select(c.sub, *_sums(("handovers", "complaints", "suggestions")))
-        .where(c.dim == dim, c.sub != "", _in(pieces(window.start, window.end)))
+        select(c.sub, *_sums(c, ("handovers", "complaints", "suggestions")))
+        .where(c.dim == dim, c.sub != "", _in(pieces(window.start, window.end), c))
         .group_by(c.sub)
         .order_by(c.sub)
     )
@@ -164,11 +185,12 @@ async def breakdowns(
 
 async def open_at(session: AsyncSession, dim: str, val: str | None, at: datetime) -> dict[str, int]:
     """Open tickets at an hour boundary, per value of the dimension."""
-    c = ROLLUPS.c
+    src = _source()
+    c = src.c
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     query = (
         select(c.val, func.coalesce(func.sum(c.open_delta), 0).label("open"))
-        .where(c.dim == dim, c.sub == "", _in(pieces(epoch, at)))
+        .where(c.dim == dim, c.sub == "", _in(pieces(epoch, at), c))
         .group_by(c.val)
     )
     if val is not None:
@@ -190,10 +212,11 @@ async def series(
 ) -> list[Any]:
     """Sums of `columns` per local bucket (and per value of `group_dim`): rows with
     `point`, `group` and the sums."""
-    c = ROLLUPS.c
+    src = _source()
+    c = src.c
     point = func.date_trunc(interval, func.timezone(tz, c.bucket)).label("point")
     selected: list[Any] = [point]
-    selected.extend(_sums(columns))
+    selected.extend(_sums(c, columns))
     if group_dim is not None:
         selected.append(c.val.label("group"))
         where = [c.dim == group_dim]
@@ -205,7 +228,7 @@ async def series(
         if val is not None:
             where.append(c.val == val)
     query = select(*selected).where(
-        *where, c.sub == "", _in(pieces(window.start, window.end, days=days))
+        *where, c.sub == "", _in(pieces(window.start, window.end, days=days), c)
     )
     query = query.group_by(point, "group") if group_dim is not None else query.group_by(point)
     return list(await session.execute(query))
@@ -223,12 +246,13 @@ async def open_at_both(
     session: AsyncSession, dim: str, val: str | None, start: datetime, end: datetime
 ) -> tuple[int, int]:
     """Open tickets at both ends of a window (hour boundaries), in one read."""
-    c = ROLLUPS.c
+    src = _source()
+    c = src.c
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     query = select(
-        func.coalesce(func.sum(c.open_delta).filter(_in(pieces(epoch, start))), 0),
+        func.coalesce(func.sum(c.open_delta).filter(_in(pieces(epoch, start), c)), 0),
         func.coalesce(func.sum(c.open_delta), 0),
-    ).where(c.dim == dim, c.sub == "", _in(pieces(epoch, end)))
+    ).where(c.dim == dim, c.sub == "", _in(pieces(epoch, end), c))
     if val is not None:
         query = query.where(c.val == val)
     before, after = (await session.execute(query)).one()

@@ -31,7 +31,7 @@ from app.models.inbound import (
     MailboxSecurity,
 )
 from app.models.link import LinkRelation, TicketLink
-from app.models.metrics import MetricRollup, MetricTicketFacts
+from app.models.metrics import MetricRollup, MetricRollupDelta, MetricTicketFacts
 from app.models.notification import (
     DeliveryChannel,
     DeliveryStatus,
@@ -89,6 +89,7 @@ __all__ = [
     "MailboxSecurity",
     "Message",
     "MetricRollup",
+    "MetricRollupDelta",
     "MetricTicketFacts",
     "NotificationDelivery",
     "NotificationPreference",

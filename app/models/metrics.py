@@ -1,8 +1,8 @@
 """The metrics' own tables: one row of facts per ticket, and the rollups the dashboards
 read (app/metrics/definitions.py says what each count means).
 
-Both are derived from `ticket_events` and can be rebuilt from it
-(`app/metrics/rebuild.py`); neither is ever the only record of anything.
+Both are derived from `ticket_events` (folding a ticket's events in order gives them
+again); neither is ever the only record of anything.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, 
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base
+from app.models.base import Base, BigId
 
 
 class MetricTicketFacts(Base):
@@ -52,19 +52,9 @@ class MetricTicketFacts(Base):
     imported: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
-class MetricRollup(Base):
-    """Counts per hour (grain `h`) and per UTC day (grain `d`), for one dimension value:
-    `dim` is `*` (everything), team, agent, channel, category, priority or tag, `val` its
-    value (`''` for none). `sub` breaks a count down (`handover:<reason>`,
-    `complaint:<category>`); the totals have `sub = ''`."""
+class _RollupCounts:
+    """The counts a rollup row holds (app/metrics/definitions.py)."""
 
-    __tablename__ = "metric_rollups"
-
-    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
-    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
-    val: Mapped[str] = mapped_column(String(120), primary_key=True)
-    sub: Mapped[str] = mapped_column(String(160), primary_key=True)
-    bucket: Mapped[datetime] = mapped_column(primary_key=True)
     created: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     resolved: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     first_resolved: Mapped[int] = mapped_column(Integer, server_default=text("0"))
@@ -89,3 +79,36 @@ class MetricRollup(Base):
     ttr_n: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     ttr_sum: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     ttr_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+
+
+class MetricRollup(_RollupCounts, Base):
+    """Counts per hour (grain `h`) and per UTC day (grain `d`), for one dimension value:
+    `dim` is `*` (everything), team, agent, channel, category, priority or tag, `val` its
+    value (`''` for none). `sub` breaks a count down (`handover:<reason>`,
+    `complaint:<category>`); the totals have `sub = ''`. Written only by the compactor
+    (app/metrics/compaction.py), which folds the deltas in."""
+
+    __tablename__ = "metric_rollups"
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    val: Mapped[str] = mapped_column(String(120), primary_key=True)
+    sub: Mapped[str] = mapped_column(String(160), primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(primary_key=True)
+
+
+class MetricRollupDelta(_RollupCounts, Base):
+    """What changes add to the rollups, appended in the write transaction: an INSERT
+    takes no lock another change waits on (an upsert of the hour's row would make every
+    change wait for the one before it to commit). Readers add them to the rollups; the
+    compactor moves them in."""
+
+    __tablename__ = "metric_rollup_deltas"
+    __table_args__ = (Index("ix_metric_rollup_deltas_key", "grain", "dim", "val", "sub", "bucket"),)
+
+    id: Mapped[BigId]
+    grain: Mapped[str] = mapped_column(String(1))
+    dim: Mapped[str] = mapped_column(String(16))
+    val: Mapped[str] = mapped_column(String(120))
+    sub: Mapped[str] = mapped_column(String(160))
+    bucket: Mapped[datetime]

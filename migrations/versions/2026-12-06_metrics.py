@@ -2,7 +2,8 @@
 alert rules (with the defaults a fresh install ships) and their history.
 
 `metric_hist_add` adds two histograms element by element (arrays of different lengths:
-the missing tail counts as zero): what the reaction's upsert adds to a rollup row.
+the missing tail counts as zero); `metric_hist_sum` is its aggregate, for the compactor
+that moves the deltas the reaction appends into the rollups.
 
 Revision ID: b7e3c1d9a2f4
 Revises: c4a7e1d05b16
@@ -102,6 +103,37 @@ def upgrade() -> None:
             "grain", "dim", "val", "sub", "bucket", name=op.f("pk_metric_rollups")
         ),
     )
+    op.create_table(
+        "metric_rollup_deltas",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
+        sa.Column("grain", sa.String(length=1), nullable=False),
+        sa.Column("dim", sa.String(length=16), nullable=False),
+        sa.Column("val", sa.String(length=120), nullable=False),
+        sa.Column("sub", sa.String(length=160), nullable=False),
+        sa.Column("bucket", sa.DateTime(timezone=True), nullable=False),
+        *[
+            sa.Column(name, sa.Integer(), server_default=sa.text("0"), nullable=False)
+            for name in _COUNTERS
+        ],
+        *[
+            column
+            for time in ("frt", "nrt", "ttr")
+            for column in (
+                sa.Column(f"{time}_n", sa.Integer(), server_default=sa.text("0"), nullable=False),
+                sa.Column(
+                    f"{time}_sum", sa.BigInteger(), server_default=sa.text("0"), nullable=False
+                ),
+                sa.Column(f"{time}_hist", postgresql.ARRAY(sa.Integer()), nullable=True),
+            )
+        ],
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_metric_rollup_deltas")),
+    )
+    op.create_index(
+        "ix_metric_rollup_deltas_key",
+        "metric_rollup_deltas",
+        ["grain", "dim", "val", "sub", "bucket"],
+        unique=False,
+    )
     op.execute(
         """
         CREATE FUNCTION metric_hist_add(a integer[], b integer[]) RETURNS integer[]
@@ -114,6 +146,10 @@ def upgrade() -> None:
             END
         $$
         """
+    )
+    # The compactor sums many deltas of one key into its rollup row.
+    op.execute(
+        "CREATE AGGREGATE metric_hist_sum(integer[]) (SFUNC = metric_hist_add, STYPE = integer[])"
     )
 
     op.create_table(
@@ -190,10 +226,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP AGGREGATE metric_hist_sum(integer[])")
     op.drop_index("ix_alerts_rule_id_id", table_name="alerts")
     op.drop_table("alerts")
     op.drop_table("alert_rules")
     op.execute("DROP FUNCTION metric_hist_add(integer[], integer[])")
+    op.drop_index("ix_metric_rollup_deltas_key", table_name="metric_rollup_deltas")
+    op.drop_table("metric_rollup_deltas")
     op.drop_table("metric_rollups")
     op.drop_index("ix_metric_ticket_facts_created_at", table_name="metric_ticket_facts")
     op.drop_table("metric_ticket_facts")

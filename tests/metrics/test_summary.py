@@ -4,8 +4,11 @@ recount of the raw timeline."""
 from __future__ import annotations
 
 from httpx import AsyncClient
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.metrics.compaction import compact_all
+from app.models import MetricRollupDelta
 from tests.factories import Actors
 from tests.metrics.helpers import API, history, ok
 from tests.metrics.recompute import recount, stats
@@ -62,3 +65,17 @@ async def test_every_figure_matches_a_recount_of_the_timeline(
     agents = ok(await client.get(f"{API}/metrics/agents", headers=desk.supervisor.headers))
     handled = {row["agent_id"]: row["handled"] for row in agents["agents"] if row["handled"]}
     assert handled == dict(truth.handled)
+
+
+async def test_compacting_the_deltas_changes_no_figure(
+    client: AsyncClient, actors: Actors, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    desk = await history(client, actors, sessionmaker)
+    headers = desk.supervisor.headers
+    before = ok(await client.get(f"{API}/metrics/summary", headers=headers))
+    teams = ok(await client.get(f"{API}/metrics/teams", headers=headers))
+    assert await compact_all(sessionmaker) > 0
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(MetricRollupDelta)) == 0
+    assert ok(await client.get(f"{API}/metrics/summary", headers=headers)) == before
+    assert ok(await client.get(f"{API}/metrics/teams", headers=headers)) == teams
