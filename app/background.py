@@ -17,12 +17,14 @@ import os
 from datetime import timedelta
 
 from app import wiring
+from app.alerts.evaluate import evaluate_all
 from app.chats.fallback import fall_back_unanswered
 from app.common.periodic import every
 from app.config import Settings
 from app.continuity.scheduler import ContinuityScheduler
 from app.db import create_engine
 from app.inbound.running import running_receivers
+from app.metrics.compaction import compact_all
 from app.notifications.setup import running_workers
 from app.signin.setup import run_mailer
 from app.sla.watcher import raise_all
@@ -65,6 +67,20 @@ async def run_background(settings: Settings, database_url: str) -> None:
         "the unanswered chats' pass",
     )
     tasks.append(asyncio.create_task(fallback, name="chat-fallback"))
+    if settings.metrics_compactor:
+        compactor = every(
+            settings.metrics_compact_interval_seconds,
+            lambda: compact_all(sessionmaker),
+            "compacting the metrics' rollups",
+        )
+        tasks.append(asyncio.create_task(compactor, name="metrics-compactor"))
+    if settings.alert_evaluator:
+        evaluator = every(
+            settings.alert_check_interval_seconds,
+            lambda: evaluate_all(sessionmaker),
+            "the alert rules' pass",
+        )
+        tasks.append(asyncio.create_task(evaluator, name="alert-evaluator"))
     try:
         async with (
             running_workers(settings, sessionmaker, database_url, settings.notification_workers),

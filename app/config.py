@@ -220,6 +220,22 @@ class Settings(BaseSettings):
     sla_check_interval_seconds: float = Field(
         default=60, gt=0, description="How often the SLA watcher looks for targets due."
     )
+    # Metrics ---------------------------------------------------------------
+    metrics_compactor: bool = Field(
+        default=True,
+        description="Move the rollup deltas into the rollups in `helpdesk serve`.",
+    )
+    metrics_compact_interval_seconds: float = Field(
+        default=10, gt=0, description="How often the rollup deltas are compacted."
+    )
+    # Threshold alerts ------------------------------------------------------
+    alert_evaluator: bool = Field(
+        default=True,
+        description="Evaluate the alert rules in `helpdesk serve` (one process at a time).",
+    )
+    alert_check_interval_seconds: float = Field(
+        default=60, gt=0, description="How often the alert rules are evaluated."
+    )
     sla_warning_ratio: float = Field(
         default=0.8,
         gt=0,

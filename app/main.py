@@ -21,6 +21,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from app import wiring
+from app.alerts.evaluate import evaluate_all
+from app.alerts.router import router as alerts_router
 from app.attachments.setup import store_from_settings
 from app.auth.cache import TokenCache
 from app.auth.rate_limit import SharedRateLimiter
@@ -47,6 +49,7 @@ from app.health.router import router as health_router
 from app.idempotency.cleanup import purge_expired
 from app.idempotency.guard import IdempotentReplay, replay_response
 from app.identities.router import router as identities_router
+from app.imports.router import router as imports_router
 from app.inbound.channels_router import router as inbound_channels_router
 from app.inbound.mailboxes.router import router as mailboxes_router
 from app.inbound.router import router as inbound_router
@@ -57,6 +60,8 @@ from app.live.presence import REFRESH_SECONDS as PRESENCE_REFRESH_SECONDS
 from app.live.presence import PresenceBook
 from app.live.router import router as live_router
 from app.merging.router import router as merging_router
+from app.metrics.compaction import compact_all
+from app.metrics.router import router as kpi_router
 from app.middleware import GuardMiddleware, header
 from app.migrations import head_revision
 from app.notifications.router import router as notifications_router
@@ -170,6 +175,28 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
                     name="sla-watcher",
                 )
             )
+        if settings.metrics_compactor:
+            chores.append(
+                asyncio.create_task(
+                    every(
+                        settings.metrics_compact_interval_seconds,
+                        lambda: compact_all(maker),
+                        "compacting the metrics' rollups",
+                    ),
+                    name="metrics-compactor",
+                )
+            )
+        if settings.alert_evaluator:
+            chores.append(
+                asyncio.create_task(
+                    every(
+                        settings.alert_check_interval_seconds,
+                        lambda: evaluate_all(maker),
+                        "the alert rules' pass",
+                    ),
+                    name="alert-evaluator",
+                )
+            )
         scheduler = None
         if settings.continuity_scheduler:
             scheduler = ContinuityScheduler(
@@ -263,6 +290,9 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
     app.include_router(sla_router, prefix=API_PREFIX)
     app.include_router(bulk_router, prefix=API_PREFIX)
     app.include_router(sign_in_router, prefix=API_PREFIX)
+    app.include_router(kpi_router, prefix=API_PREFIX)
+    app.include_router(alerts_router, prefix=API_PREFIX)
+    app.include_router(imports_router, prefix=API_PREFIX)
     _add_docs(app)
     _install_openapi(app)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.alerts import notices as alert_notices
 from app.chats import reactions as chats
 from app.chats import transcript as chat_transcript
 from app.config import Settings
@@ -23,6 +24,7 @@ from app.feedback.setup import configure as configure_feedback
 from app.inbound import replies as channel_replies
 from app.merging import notices as merge_notices
 from app.merging import reactions as merging
+from app.metrics import reactions as metrics
 from app.notifications import reactions as notifications
 from app.notifications.setup import configure_outbox
 from app.problems import reactions as problems
@@ -54,6 +56,7 @@ def reactions() -> Reactions:
         .on({EventKind.TICKET_MERGED}, merging.tell_requesters_where_merged)
         # A public reply on a connector's conversation goes back out through its webhook.
         .on({EventKind.MESSAGE_CREATED}, channel_replies.send_replies)
+        .on(metrics.KINDS, metrics.keep_figures)  # the rollups the dashboards read
         # Last, once nothing more is recorded: who hears what, into the outbox.
         .on_settled(notifications.write_outbox)
     )
@@ -80,3 +83,4 @@ def configure(settings: Settings) -> None:
     chat_transcript.register()  # a chat's transcript, at its end or when it goes to email
     sla.configure(settings.default_team, settings.sla_warning_ratio)  # catch-all team
     sla_notices.register()  # the answer time stated to customers, and late-answer notices
+    alert_notices.register()  # how a fired or resolved alert reads

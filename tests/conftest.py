@@ -45,6 +45,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         # tickets under other tests' feet.
         continuity_scheduler=False,
         sla_watcher=False,
+        alert_evaluator=False,
+        metrics_compactor=False,
         # Attachment and raw mail files of a test session live and die with it.
         attachment_dir=tmp_path_factory.mktemp("attachments"),
         # Mailbox tests run their pollers themselves, against servers they start.

@@ -180,6 +180,9 @@ SHAPES: dict[EventKind, EventShape] = {
     # A text's STOP/START: the desk's bookkeeping of consent, not a step of the request.
     EventKind.SMS_CONSENT_CHANGED: STAFF_ONLY,
     # The call the customer was on; the recording and the agent's note are for staff.
+    # Threshold alerts are about the desk, never shown outside it.
+    EventKind.ALERT_FIRED: STAFF_ONLY,
+    EventKind.ALERT_RESOLVED: STAFF_ONLY,
     EventKind.CALL_LOGGED: EventShape(
         public=_keys(
             "direction",

@@ -36,6 +36,10 @@ class EventKind(StrEnum):
     # A phone call staff logged on the ticket (app/calls); public, its recording and
     # note hidden from the requester.
     CALL_LOGGED = "call.logged"
+    # Threshold alerts (app/alerts/): about the desk, not one ticket, so they are kept in
+    # `alerts` rather than on a timeline, and go to staff on the `alerts` live topic.
+    ALERT_FIRED = "alert.fired"
+    ALERT_RESOLVED = "alert.resolved"
 
 
 # Event data that says nobody is to be told about the event (an automatic answer

@@ -37,6 +37,8 @@ AUTH_CHANNEL = "helpdesk_auth"
 # Frames for one user's connections, wherever they are served: {"user_id", "frame"}
 # (a screen pop for the agent answering a call, app/calls).
 USER_FRAMES_CHANNEL = "helpdesk_user_frames"
+# Threshold alerts (app/alerts/): announced by the evaluator at commit, to the `alerts` topic.
+ALERTS_CHANNEL = "helpdesk_alerts"
 HUB_APPLICATION_NAME = "helpdesk-event-hub"
 
 TopicKey = tuple[str, int | None]
@@ -105,6 +107,7 @@ class EventHub:
         await listener.add_listener(PRESENCE_CHANNEL, self._on_presence_notice)
         await listener.add_listener(AUTH_CHANNEL, self._on_auth_notice)
         await listener.add_listener(USER_FRAMES_CHANNEL, self._on_user_frame)
+        await listener.add_listener(ALERTS_CHANNEL, self._on_alert_notice)
         listener.add_termination_listener(lambda _connection: self._wake.set())
         if self._snapshot is None:
             # Live from now: what committed before the hub started is history (REST, replay).
@@ -263,6 +266,17 @@ class EventHub:
             if connection.id == notice.get("connection"):
                 continue
             if connection.staff or to_customers:
+                connection.send(frame)
+
+    def _on_alert_notice(self, _c: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            notice: dict[str, Any] = json.loads(payload)
+        except ValueError:
+            return
+        frame = {"type": "alert", "event": notice}
+        # A copy: a send that overflows a slow client's outbox detaches it right away.
+        for connection in list(self._by_topic.get(("alerts", None), ())):
+            if connection.staff:  # alerts are for staff only
                 connection.send(frame)
 
     def _on_auth_notice(self, _c: object, _pid: int, _channel: str, payload: str) -> None:

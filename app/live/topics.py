@@ -1,7 +1,8 @@
 """Topics a live connection subscribes to, who may have which, and which events match.
 
-Staff: `ticket:N`, `team:N`, `owner:me`, `queue:all`. Requesters (customers and
-integrations): `mine` and `ticket:N` for their own tickets only.
+Staff: `ticket:N`, `team:N`, `owner:me`, `queue:all`, `alerts` (threshold alerts).
+Requesters (customers and integrations): `mine` and `ticket:N` for their own tickets
+only.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ _TEAM = re.compile(r"^team:([1-9][0-9]{0,17})$")
 QUEUE_ALL = "queue:all"
 OWNER_ME = "owner:me"
 MINE = "mine"
+ALERTS = "alerts"
 
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """A parsed topic: kind is ticket, team, owner, queue or mine; ref the id it names."""
+    """A parsed topic: kind is ticket, team, owner, queue, mine or alerts; ref the id it names."""
 
     name: str
     kind: str
@@ -72,6 +74,8 @@ def parse_topic(name: object, viewer: Viewer) -> Topic:
         return Topic(name, "owner", viewer.id)
     if name == QUEUE_ALL:
         return Topic(name, "queue")
+    if name == ALERTS:
+        return Topic(name, "alerts")
     raise TopicError(f"unknown topic {name[:40]!r}")
 
 

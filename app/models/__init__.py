@@ -1,5 +1,6 @@
 """Every ORM model, one module per aggregate. Importing this package registers them all."""
 
+from app.models.alerts import Alert, AlertRule
 from app.models.base import Base
 from app.models.channel_thread import ChannelThread
 from app.models.chat import PRESENCE_FRESH_SECONDS, Chat, LivePresence
@@ -32,6 +33,7 @@ from app.models.inbound import (
     MailboxSecurity,
 )
 from app.models.link import LinkRelation, TicketLink
+from app.models.metrics import MetricRollup, MetricRollupDelta, MetricTicketFacts
 from app.models.notification import (
     DeliveryChannel,
     DeliveryStatus,
@@ -62,6 +64,8 @@ __all__ = [
     "Absence",
     "AbsenceReason",
     "AgentSkill",
+    "Alert",
+    "AlertRule",
     "ApiToken",
     "AssignmentMode",
     "Attachment",
@@ -91,6 +95,9 @@ __all__ = [
     "MailboxAuth",
     "MailboxSecurity",
     "Message",
+    "MetricRollup",
+    "MetricRollupDelta",
+    "MetricTicketFacts",
     "NotificationDelivery",
     "NotificationPreference",
     "Priority",

@@ -123,10 +123,21 @@ def _iso_date(value: object) -> object:
     return value
 
 
+_FIRST_DAY, _LAST_DAY = date(1970, 1, 1), date(2200, 12, 31)
+
+
+def _within_range(value: date) -> date:
+    # A check rather than Field(ge, le): JSON Schema has no bounds for a date string.
+    if not _FIRST_DAY <= value <= _LAST_DAY:
+        raise ValueError(f"a date between {_FIRST_DAY} and {_LAST_DAY}")
+    return value
+
+
 HolidayDate = Annotated[
     date,
     BeforeValidator(_iso_date),
-    Field(ge=date(1970, 1, 1), le=date(2200, 12, 31), examples=["2026-04-06"]),
+    AfterValidator(_within_range),
+    Field(examples=["2026-04-06"], description="Between 1970-01-01 and 2200-12-31."),
 ]
 
 

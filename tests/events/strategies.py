@@ -138,7 +138,8 @@ PUBLIC_VALUES: dict[EventKind, dict[str, st.SearchStrategy[Any]]] = {
 # What the producers write for staff only, per kind (app/tickets/filing.py,
 # app/continuity/, app/merging/service.py, app/inbound/...): all of it secret here.
 STAFF_KEYS: dict[EventKind, tuple[str, ...]] = {
-    EventKind.TICKET_CREATED: ("impact", "priority", "team_id", "quiet"),
+    # `imported` and `external_id`: history brought in from another helpdesk (app/imports).
+    EventKind.TICKET_CREATED: ("impact", "priority", "team_id", "quiet", "imported", "external_id"),
     EventKind.TICKET_UPDATED: ("changes", "reason"),
     EventKind.STATUS_CHANGED: (),
     EventKind.OWNER_CHANGED: ("note", "team_id"),
@@ -165,6 +166,28 @@ STAFF_KEYS: dict[EventKind, tuple[str, ...]] = {
     EventKind.REQUESTER_CHANGED: ("from", "to", "reason"),
     EventKind.SMS_CONSENT_CHANGED: ("consent", "keyword", "phone", "quiet"),
     EventKind.CALL_LOGGED: ("recording_url", "note"),
+    EventKind.ALERT_FIRED: (
+        "alert_id",
+        "rule_id",
+        "rule_name",
+        "metric",
+        "filter",
+        "window_minutes",
+        "comparison",
+        "threshold",
+        "value",
+    ),
+    EventKind.ALERT_RESOLVED: (
+        "alert_id",
+        "rule_id",
+        "rule_name",
+        "metric",
+        "filter",
+        "window_minutes",
+        "comparison",
+        "threshold",
+        "value",
+    ),
 }
 
 # Keys a producer may add tomorrow: a deny-list would let them out, an allow-list not.

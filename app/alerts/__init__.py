@@ -1,0 +1,1 @@
+"""Threshold alerts on the desk's figures: rules, the evaluator, the history."""

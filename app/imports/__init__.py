@@ -1,0 +1,1 @@
+"""History import: tickets from another helpdesk, with their original timestamps."""

@@ -1,0 +1,310 @@
+"""The metrics use cases: a window and a scope in, figures out of the rollups."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import UnprocessableEntity
+from app.metrics import rollups
+from app.metrics.access import Scope, allowed, is_manager, require_staff, teams_of
+from app.metrics.definitions import rate
+from app.metrics.rollups import Window
+from app.metrics.schemas import (
+    AgentRow,
+    AgentTable,
+    Filter,
+    GroupBy,
+    Interval,
+    Kpis,
+    Metric,
+    Series,
+    SeriesPoint,
+    Summary,
+    TeamRow,
+    TeamTable,
+)
+from app.models import Absence, Team, Ticket, TicketStatus, User
+
+DEFAULT_DAYS = 30
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+MAX_POINTS = 10_000
+_UTC_ZONES = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "Etc/Universal", "Universal", "Zulu"})
+_OPEN = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+
+# What each metric needs from the rollups.
+_COLUMNS: dict[Metric, tuple[str, ...]] = {
+    Metric.CREATED: ("created",),
+    Metric.RESOLVED: ("resolved",),
+    Metric.BACKLOG: ("open_delta",),
+    # A series point of a time is its mean: summing histograms per point would read
+    # every cell of a year of rows (the summary gives the median and p90).
+    Metric.FIRST_RESPONSE: ("frt_n", "frt_sum"),
+    Metric.NEXT_RESPONSE: ("nrt_n", "nrt_sum"),
+    Metric.TIME_TO_RESOLVE: ("ttr_n", "ttr_sum"),
+    Metric.FCR: ("fcr", "first_resolved"),
+    Metric.REOPEN: ("reopened", "first_resolved"),
+    Metric.CSAT: ("csat_positive", "csat_answered"),
+    Metric.SLA: ("sla_ok", "first_resolved"),
+    Metric.BREACHES: ("breaches",),
+    Metric.HANDOVERS: ("handovers",),
+    Metric.COMPLAINTS: ("complaints",),
+    Metric.SUGGESTIONS: ("suggestions",),
+}
+
+
+def zone(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UnprocessableEntity(f"Unknown time zone {tz[:64]!r}.") from exc
+
+
+def _instant(value: str, where: ZoneInfo, name: str) -> datetime:
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=where)
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise UnprocessableEntity(f"{name} is a date or an ISO 8601 date-time.") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=where)
+
+
+def window(start: str | None, end: str | None, tz: str) -> Window:
+    """[from, to) from the query: dates are local midnights in `tz`; defaults: the last
+    30 days up to now."""
+    where = zone(tz)
+    to = _instant(end, where, "to") if end else datetime.now(UTC)
+    since = _instant(start, where, "from") if start else None
+    if not (_EARLIEST <= to <= _LATEST and (since is None or since >= _EARLIEST)):
+        raise UnprocessableEntity("from and to lie between 1970 and 2200.")
+    since = since or to - timedelta(days=DEFAULT_DAYS)
+    if since >= to:
+        raise UnprocessableEntity("from must be before to.")
+    return Window.of(since, to)
+
+
+def _filter(scope: Scope) -> Filter | None:
+    return None if scope.whole_desk else Filter(dimension=scope.dim, value=scope.val or "")
+
+
+async def summary(
+    session: AsyncSession, viewer: User, scope: Scope, span: Window, tz: str
+) -> Summary:
+    scope = await allowed(session, viewer, scope)
+    totals = await rollups.totals(session, scope.dim, scope.val, span)
+    before, after = await rollups.open_at_both(session, scope.dim, scope.val, span.start, span.end)
+    reasons: dict[str, int] = {}
+    complaints: dict[str, int] = {}
+    suggestions: dict[str, int] = {}
+    for sub, handovers, complained, suggested in await rollups.breakdowns(
+        session, scope.dim, scope.val, span
+    ):
+        kind, _, key = sub.partition(":")
+        if kind == "handover":
+            reasons[key] = handovers
+        elif kind == "complaint":
+            complaints[key] = complained
+        elif kind == "suggestion":
+            suggestions[key] = suggested
+    return Summary(
+        from_=span.start,
+        to=span.end,
+        tz=tz,
+        filter=_filter(scope),
+        kpis=Kpis.of(totals),
+        backlog_at_start=before,
+        backlog_at_end=after,
+        handovers_by_reason=reasons,
+        complaints_by_category=complaints,
+        suggestions_by_category=suggestions,
+    )
+
+
+def _truncate(at: datetime, interval: Interval) -> datetime:
+    at = at.replace(minute=0, second=0, microsecond=0)
+    if interval is Interval.HOUR:
+        return at
+    at = at.replace(hour=0)
+    if interval is Interval.WEEK:
+        return at - timedelta(days=at.weekday())
+    if interval is Interval.MONTH:
+        return at.replace(day=1)
+    return at
+
+
+def _next(at: datetime, interval: Interval) -> datetime:
+    if interval is Interval.HOUR:
+        return at + timedelta(hours=1)
+    if interval is Interval.DAY:
+        return at + timedelta(days=1)
+    if interval is Interval.WEEK:
+        return at + timedelta(days=7)
+    return (at.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _steps(span: Window, interval: Interval, where: ZoneInfo) -> list[datetime]:
+    """Local (naive) starts of the buckets covering the window, as date_trunc names them."""
+    current = _truncate(span.start.astimezone(where).replace(tzinfo=None), interval)
+    end = span.end.astimezone(where).replace(tzinfo=None)
+    steps = []
+    while current < end:
+        steps.append(current)
+        if len(steps) > MAX_POINTS:
+            raise UnprocessableEntity(f"At most {MAX_POINTS} points: widen the interval.")
+        current = _next(current, interval)
+    return steps
+
+
+def _value(
+    metric: Metric, row: dict[str, Any]
+) -> tuple[float | None, int, float | None, int | None]:
+    """(value, count, mean, p90) of one bucket."""
+    names = _COLUMNS[metric]
+    if names[0].endswith("_n"):
+        count, total = int(row[names[0]]), int(row[names[1]])
+        mean = None if count == 0 else round(total / count, 3)
+        return mean, count, mean, None
+    if len(names) == 2:
+        top, bottom = int(row[names[0]]), int(row[names[1]])
+        return rate(top, bottom), bottom, None, None
+    count = int(row[names[0]])
+    return float(count), count, None, None
+
+
+async def timeseries(
+    session: AsyncSession,
+    viewer: User,
+    scope: Scope,
+    span: Window,
+    *,
+    metric: Metric,
+    interval: Interval,
+    tz: str,
+    group_by: GroupBy | None,
+) -> Series:
+    where = zone(tz)
+    scope = await allowed(session, viewer, scope)
+    if group_by is not None and not scope.whole_desk and scope.dim != group_by.value:
+        raise UnprocessableEntity("group_by and a filter must name the same dimension.")
+    steps = _steps(span, interval, where)
+    days = interval is not Interval.HOUR and tz in _UTC_ZONES
+    rows = await rollups.series(
+        session,
+        columns=_COLUMNS[metric],
+        dim=scope.dim,
+        val=None if scope.whole_desk else scope.val,
+        group_dim=None if group_by is None else group_by.value,
+        window=span,
+        interval=interval.value,
+        tz=tz,
+        days=days,
+    )
+    found: dict[str | None, dict[datetime, Any]] = defaultdict(dict)
+    for found_row in rows:
+        found[found_row.group][found_row.point] = found_row._mapping
+    named = sorted(g for g in found if g is not None)
+    groups: list[str | None] = list(named) if group_by else [None]
+    base: dict[str, int] = {}
+    if metric is Metric.BACKLOG:
+        dim = scope.dim if group_by is None else group_by.value
+        val = None if scope.whole_desk and group_by else scope.val
+        base = await rollups.open_at(session, dim, val, span.start)
+        if group_by is not None:
+            groups = list(sorted({*named, *(g for g, n in base.items() if n)}))
+    points: list[SeriesPoint] = []
+    for group in groups:
+        running = sum(base.values()) if group is None else base.get(group, 0)
+        for step in steps:
+            row: Any = found.get(group, {}).get(step)
+            at = step.replace(tzinfo=where)
+            if metric is Metric.BACKLOG:
+                running += int(row["open_delta"]) if row else 0
+                points.append(SeriesPoint(at, group, float(running), running, None, None))
+                continue
+            if row is None:
+                row = dict.fromkeys(_COLUMNS[metric], 0)
+            value, count, mean, p90 = _value(metric, row)
+            points.append(SeriesPoint(at, group, value, count, mean, p90))
+    return Series(
+        metric=metric,
+        interval=interval,
+        tz=tz,
+        group_by=group_by,
+        filter=_filter(scope),
+        points=points,
+    )
+
+
+async def _open_load(session: AsyncSession, column: Any) -> dict[int, int]:
+    rows = await session.execute(
+        select(column, func.count())
+        .where(Ticket.status.in_(_OPEN), column.is_not(None))
+        .group_by(column)
+    )
+    return {int(key): int(n) for key, n in rows}
+
+
+async def _time_away(session: AsyncSession, span: Window) -> dict[int, int]:
+    end = func.least(func.coalesce(Absence.ends_at, span.end), span.end)
+    seconds = func.sum(func.extract("epoch", end - func.greatest(Absence.starts_at, span.start)))
+    rows = await session.execute(
+        select(Absence.user_id, seconds)
+        .where(Absence.starts_at < span.end)
+        .where((Absence.ends_at.is_(None)) | (Absence.ends_at > span.start))
+        .group_by(Absence.user_id)
+    )
+    return {int(user): int(total or 0) for user, total in rows}
+
+
+async def agents(session: AsyncSession, viewer: User, span: Window) -> AgentTable:
+    require_staff(viewer)
+    figures = await rollups.per_value(session, "agent", span)
+    load = await _open_load(session, Ticket.owner_id)
+    away = await _time_away(session, span)
+    ids = {int(v) for v in figures if v} | set(load)
+    if not is_manager(viewer):
+        ids &= {viewer.id}
+        ids.add(viewer.id)
+    names = dict((await session.execute(select(User.id, User.name).where(User.id.in_(ids)))).all())
+    empty = rollups.empty_totals()
+    rows = [
+        AgentRow(
+            agent_id=agent_id,
+            name=names.get(agent_id, ""),
+            handled=int(figures.get(str(agent_id), empty)["resolved"]),
+            load=load.get(agent_id, 0),
+            time_away_seconds=away.get(agent_id, 0),
+            kpis=Kpis.of(figures.get(str(agent_id), empty)),
+        )
+        for agent_id in sorted(ids)
+        if agent_id in names
+    ]
+    return AgentTable(from_=span.start, to=span.end, agents=rows)
+
+
+async def teams(session: AsyncSession, viewer: User, span: Window) -> TeamTable:
+    require_staff(viewer)
+    figures = await rollups.per_value(session, "team", span)
+    load = await _open_load(session, Ticket.team_id)
+    query = select(Team.id, Team.name).order_by(Team.id)
+    if not is_manager(viewer):
+        query = query.where(Team.id.in_(await teams_of(session, viewer)))
+    empty = rollups.empty_totals()
+    rows = [
+        TeamRow(
+            team_id=team_id,
+            name=name,
+            load=load.get(team_id, 0),
+            kpis=Kpis.of(figures.get(str(team_id), empty)),
+        )
+        for team_id, name in (await session.execute(query))
+    ]
+    return TeamTable(from_=span.start, to=span.end, teams=rows)
