@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import puremagic
 
-from app.config import DEFAULT_DENIED_EXTENSIONS, DEFAULT_DENIED_TYPES
+from app.denied_files import DEFAULT_DENIED_EXTENSIONS, DEFAULT_DENIED_TYPES
 
 SNIFF_BYTES = 8192
 

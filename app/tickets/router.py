@@ -20,7 +20,7 @@ from app.errors import NotFound, UnprocessableEntity
 from app.events.cursor import EVENTS_CURSOR_HEADER
 from app.idempotency.guard import IdempotencyGuard
 from app.models import Channel, Priority, Role, TicketStatus, User
-from app.tickets import filing, repository, service
+from app.tickets import filing, presenting, repository, service
 from app.tickets.concurrency import etag
 from app.tickets.schemas import (
     CUSTOMER_CREATE_FIELDS,
@@ -104,7 +104,7 @@ async def create_ticket(
     )
     ticket = filed.ticket
     return await idempotency.respond(
-        repository.present_filed(filed),
+        presenting.present_filed(filed),
         status_code=status.HTTP_201_CREATED,
         headers={"Location": f"/api/v1/tickets/{ticket.id}", "ETag": etag(ticket.version)},
     )

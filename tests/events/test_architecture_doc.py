@@ -16,3 +16,13 @@ def test_the_architecture_page_lists_the_reactions_in_their_order() -> None:
     listed = re.search(r"```text\n(.*?)```", section, re.DOTALL)
     assert listed is not None
     assert listed.group(1).splitlines() == wiring.reactions().describe()
+
+
+def test_every_module_of_app_fits_in_a_readers_head() -> None:
+    app = DOC.parents[1] / "app"
+    too_long = {
+        str(path.relative_to(app)): lines
+        for path in app.rglob("*.py")
+        if (lines := len(path.read_text().splitlines())) > 500
+    }
+    assert too_long == {}, "split these: no module of app/ over 500 lines"

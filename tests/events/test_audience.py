@@ -28,7 +28,7 @@ from app.models import Role, Ticket, TicketEvent, TicketStatus, User, Visibility
 from app.notifications.outbox import notice_payload, webhook_payload
 from app.notifications.render import render
 from app.notifications.rules import Notice, NoticeTopic, Part
-from app.tickets.repository import present
+from app.tickets.presenting import present
 from tests.events.strategies import PUBLIC_VALUES, SECRET, STAFF_KEYS, event_data, events
 
 NOW = datetime(2026, 12, 6, 9, 30, tzinfo=UTC)
