@@ -18,6 +18,7 @@ from httpx import AsyncClient
 from websockets.asyncio.client import connect
 from websockets.extensions.permessage_deflate import PerMessageDeflate
 
+from app.live.connection import CLOSE_TOO_SLOW
 from app.live.hub import EventHub
 from app.live.protocol import LiveWebSocketProtocol
 from tests.factories import Actor, Actors
@@ -130,7 +131,7 @@ class _QuickResetProtocol(LiveWebSocketProtocol):
     tcp_user_timeout_seconds = 0.5
 
 
-async def test_a_client_that_takes_no_data_is_reset_and_its_socket_released(
+async def test_a_client_that_takes_no_data_is_dropped_and_its_socket_released(
     small_queue_app: FastAPI, client: AsyncClient, actors: Actors
 ) -> None:
     agent, customer = await actors.agent(), await actors.customer()
@@ -156,7 +157,11 @@ async def test_a_client_that_takes_no_data_is_reset_and_its_socket_released(
             await asyncio.sleep(0.1)
         assert not _server_socket_open(address), "the server still holds the socket"
         closed = await asyncio.wait_for(_read_until_closed(ws), 10)
-        assert closed.rcvd is None  # reset, not a clean close
+        # As a rule a reset: the close frame cannot go out through a shut window. A
+        # clean 4408 is the one other ending, when the client's kernel still made room
+        # for those few bytes (seen once the flood's frames were many and small, as a
+        # status change to pending also records sla.paused). Either way the server let go.
+        assert closed.rcvd is None or closed.rcvd.code == CLOSE_TOO_SLOW
 
 
 async def _until_the_client_takes_no_more(
