@@ -306,8 +306,8 @@ parser itself asks several times per part), which made the mix above 4 times slo
 .venv/bin/python -m bench.mail_parse --no-report --seconds 5
 ```
 
-`HELPDESK_TEST_MAIL_CORPUS` names the shared corpus when it is not beside the
-repository (`../shared/mail-corpus`).
+`HELPDESK_TEST_MAIL_CORPUS` names a folder of real mail from other helpdesks (its
+folders rt, freescout, django-helpdesk); where there is none, that part is skipped.
 """
 
 
