@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.auth.dependencies import CurrentUser
 from app.common.openapi import problems
@@ -13,7 +13,7 @@ from app.common.types import ShortText
 from app.db import DbSession
 from app.errors import Forbidden
 from app.metrics import chart, csv_export, emerging, service
-from app.metrics.access import is_manager, requested
+from app.metrics.access import Scope, is_manager, requested
 from app.metrics.schemas import (
     AgentTable,
     Emerging,
@@ -40,24 +40,16 @@ Id = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
 _RESPONSES = {**problems(403), **csv_export.CSV_RESPONSE}
 
 
-@router.get("/metrics/summary", response_model=Summary, responses=_RESPONSES)
-async def metrics_summary(
-    session: DbSession,
-    viewer: CurrentUser,
-    request: Request,
-    from_: From = None,
-    to: To = None,
-    tz: Tz = "UTC",
+async def _asked_scope(
     team_id: Id = None,
     agent_id: Id = None,
     channel: Text = None,
     category: Text = None,
     priority: Text = None,
     tag: Text = None,
-) -> Summary | Response:
-    """Every KPI over [from, to) for the desk or one filter (docs/metrics.md). Agents see
-    their own figures (the default for them) and their teams'."""
-    scope = requested(
+) -> Scope:
+    """The one filter a figure is asked for, the same on every endpoint that takes one."""
+    return requested(
         team_id=team_id,
         agent_id=agent_id,
         channel=channel,
@@ -65,6 +57,23 @@ async def metrics_summary(
         priority=priority,
         tag=tag,
     )
+
+
+AskedScope = Annotated[Scope, Depends(_asked_scope)]
+
+
+@router.get("/metrics/summary", response_model=Summary, responses=_RESPONSES)
+async def metrics_summary(
+    session: DbSession,
+    viewer: CurrentUser,
+    scope: AskedScope,
+    request: Request,
+    from_: From = None,
+    to: To = None,
+    tz: Tz = "UTC",
+) -> Summary | Response:
+    """Every KPI over [from, to) for the desk or one filter (docs/metrics.md). Agents see
+    their own figures (the default for them) and their teams'."""
     result = await service.summary(session, viewer, scope, service.window(from_, to, tz), tz)
     if csv_export.wants_csv(request):
         return csv_export.pairs(result.model_dump(mode="json", by_alias=True), "summary")
@@ -75,6 +84,7 @@ async def metrics_summary(
 async def metrics_timeseries(
     session: DbSession,
     viewer: CurrentUser,
+    scope: AskedScope,
     request: Request,
     metric: Metric = Metric.CREATED,
     interval: Interval = Interval.DAY,
@@ -82,23 +92,9 @@ async def metrics_timeseries(
     from_: From = None,
     to: To = None,
     tz: Tz = "UTC",
-    team_id: Id = None,
-    agent_id: Id = None,
-    channel: Text = None,
-    category: Text = None,
-    priority: Text = None,
-    tag: Text = None,
 ) -> Timeseries | Response:
     """A metric per hour, day, week or month (local to tz), optionally one series per
     value of `group_by`."""
-    scope = requested(
-        team_id=team_id,
-        agent_id=agent_id,
-        channel=channel,
-        category=category,
-        priority=priority,
-        tag=tag,
-    )
     result = await service.timeseries(
         session,
         viewer,
@@ -126,28 +122,15 @@ async def metrics_timeseries(
 async def metrics_timeseries_chart(
     session: DbSession,
     viewer: CurrentUser,
+    scope: AskedScope,
     metric: Metric = Metric.CREATED,
     interval: Interval = Interval.DAY,
     group_by: GroupBy | None = None,
     from_: From = None,
     to: To = None,
     tz: Tz = "UTC",
-    team_id: Id = None,
-    agent_id: Id = None,
-    channel: Text = None,
-    category: Text = None,
-    priority: Text = None,
-    tag: Text = None,
 ) -> Response:
     """The same series as /metrics/timeseries, drawn as an SVG line chart."""
-    scope = requested(
-        team_id=team_id,
-        agent_id=agent_id,
-        channel=channel,
-        category=category,
-        priority=priority,
-        tag=tag,
-    )
     result = await service.timeseries(
         session,
         viewer,
