@@ -83,3 +83,16 @@ async def test_supervisors_see_any_filter_but_one_at_a_time(
         ),
         422,
     )
+
+
+async def test_two_filters_at_once_are_refused_on_every_filtered_endpoint(
+    client: AsyncClient, actors: Actors
+) -> None:
+    supervisor = await actors.supervisor()
+    for path in ("summary", "timeseries", "timeseries.svg"):
+        response = await client.get(
+            f"{API}/metrics/{path}",
+            params={"channel": "web", "tag": "vip"},
+            headers=supervisor.headers,
+        )
+        assert "one dimension at a time" in assert_problem(response, 422)["detail"]
