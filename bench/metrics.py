@@ -107,21 +107,57 @@ async def _client_loop(
     return latencies
 
 
-async def http(base: str, token: str, seconds: float, clients: int) -> None:
-    for name, path, make in (
-        ("summary", "/api/v1/metrics/summary", _summary_params),
-        ("timeseries", "/api/v1/metrics/timeseries", _series_params),
-    ):
+ENDPOINTS = (
+    ("summary", "/api/v1/metrics/summary", _summary_params),
+    ("timeseries", "/api/v1/metrics/timeseries", _series_params),
+)
+
+
+async def http(
+    base: str, token: str, seconds: float, clients: int
+) -> dict[str, tuple[float, float]]:
+    """(p50, p99) in ms per endpoint, each at `clients` closed-loop clients."""
+    figures = {}
+    for name, path, make in ENDPOINTS:
         await _client_loop(base, token, path, make, 2, 999)  # warm up
         runs = await asyncio.gather(
             *(_client_loop(base, token, path, make, seconds, n) for n in range(clients))
         )
         latencies = sorted(x for run in runs for x in run)
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        figures[name] = (statistics.median(latencies), p99)
         print(
             f"  {name}: {len(latencies)} requests at {clients} clients, "
-            f"p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms"
+            f"p50 {figures[name][0]:.1f} ms, p99 {p99:.1f} ms"
         )
+    return figures
+
+
+SERVER_ENV = {
+    "HELPDESK_ALERT_EVALUATOR": "false",
+    "HELPDESK_RATE_LIMIT_PER_MINUTE": "100000000",
+    "HELPDESK_RATE_LIMIT_BURST": "1000000",
+}
+
+
+def compare(before: str, token: str, args: argparse.Namespace) -> None:
+    """This checkout against another one's `helpdesk` on the same rollups, round by
+    round, the order flipping each round, so that a noisy machine weighs on both alike."""
+    sides = {"before": before, "after": None}
+    results: dict[str, list[dict[str, tuple[float, float]]]] = {"before": [], "after": []}
+    for round_no in range(args.rounds):
+        order = ["before", "after"] if round_no % 2 == 0 else ["after", "before"]
+        for side in order:
+            print(f"round {round_no + 1}, {side}:")
+            with server.Server(URL, port=8771, env=SERVER_ENV, command=sides[side]) as running:
+                figures = asyncio.run(http(running.base_url, token, args.duration, args.clients))
+            results[side].append(figures)
+    print("| endpoint | figure | before | after |")
+    print("|---|---|---|---|")
+    for name, _, _ in ENDPOINTS:
+        for index, figure in enumerate(("p50", "p99")):
+            a, b = (statistics.median(r[name][index] for r in results[s]) for s in sides)
+            print(f"| {name} | {figure} (median of {args.rounds}) | {a:.0f} ms | {b:.0f} ms |")
 
 
 async def alert_pass(rules: int) -> None:
@@ -202,18 +238,22 @@ def main() -> None:
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--before",
+        metavar="HELPDESK",
+        help="another checkout's helpdesk command: compare its server with this one's",
+    )
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     fold_cpu()
     if not args.skip_load:
         asyncio.run(load())
-    asyncio.run(alert_pass(100))
     token = server.create_admin(URL, f"bench{int(time.time())}@example.com", "Bench")
-    env = {
-        "HELPDESK_ALERT_EVALUATOR": "false",
-        "HELPDESK_RATE_LIMIT_PER_MINUTE": "100000000",
-        "HELPDESK_RATE_LIMIT_BURST": "1000000",
-    }
-    with server.Server(URL, port=8771, env=env) as running:
+    if args.before:
+        compare(args.before, token, args)
+        return
+    asyncio.run(alert_pass(100))
+    with server.Server(URL, port=8771, env=SERVER_ENV) as running:
         asyncio.run(http(running.base_url, token, args.duration, args.clients))
 
 

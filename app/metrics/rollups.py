@@ -24,6 +24,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.metrics.definitions import COUNTERS, TIMES
@@ -76,13 +77,17 @@ def pieces(
     return [p for p in parts if p[1] < p[2]]
 
 
-def _source() -> Subquery:
-    """The rollups plus the deltas not yet compacted into them (app/metrics/compaction.py):
-    PostgreSQL pushes each query's conditions into both, each read by its index."""
+def _union() -> Subquery:
     names = [column.name for column in ROLLUPS.c]
     return union_all(
         select(*(ROLLUPS.c[n] for n in names)), select(*(DELTAS.c[n] for n in names))
     ).subquery("r")
+
+
+# The rollups plus the deltas not yet compacted into them (app/metrics/compaction.py):
+# PostgreSQL pushes each query's conditions into both, each read by its index. Built
+# once: making its column collection anew took a millisecond per query.
+_SOURCE = _union()
 
 
 def _in(parts: Sequence[tuple[str, datetime, datetime]], c: Any) -> ColumnElement[bool]:
@@ -140,7 +145,7 @@ async def totals(
     session: AsyncSession, dim: str, val: str | None, window: Window
 ) -> dict[str, Any]:
     """Every count over the window for one dimension value (`*` for all)."""
-    src = _source()
+    src = _SOURCE
     c = src.c
     where = [c.dim == dim, c.sub == "", _in(pieces(window.start, window.end), c)]
     if val is not None:
@@ -154,7 +159,7 @@ async def totals(
 
 async def per_value(session: AsyncSession, dim: str, window: Window) -> dict[str, dict[str, Any]]:
     """Every count over the window, per value of a dimension (the agents' and teams' tables)."""
-    src = _source()
+    src = _SOURCE
     c = src.c
     where = [c.dim == dim, c.sub == "", _in(pieces(window.start, window.end), c)]
     query = select(c.val, *sum_columns(c)).where(*where).group_by(c.val)
@@ -170,7 +175,7 @@ async def breakdowns(
     session: AsyncSession, dim: str, val: str | None, window: Window
 ) -> list[tuple[str, int, int, int]]:
     """(sub, handovers, complaints, suggestions) per breakdown key over the window."""
-    src = _source()
+    src = _SOURCE
     c = src.c
     query = (
         select(c.sub, *_sums(c, ("handovers", "complaints", "suggestions")))
@@ -185,7 +190,7 @@ async def breakdowns(
 
 async def open_at(session: AsyncSession, dim: str, val: str | None, at: datetime) -> dict[str, int]:
     """Open tickets at an hour boundary, per value of the dimension."""
-    src = _source()
+    src = _SOURCE
     c = src.c
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     query = (
@@ -196,6 +201,15 @@ async def open_at(session: AsyncSession, dim: str, val: str | None, at: datetime
     if val is not None:
         query = query.where(c.val == val)
     return {row.val: int(row.open) for row in await session.execute(query)}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLine:
+    """One group's buckets that have rows, in time order, and each column's sums there."""
+
+    group: str | None
+    points: list[datetime]
+    sums: list[list[int]]
 
 
 async def series(
@@ -209,29 +223,31 @@ async def series(
     interval: str,
     tz: str,
     days: bool,
-) -> list[Any]:
-    """Sums of `columns` per local bucket (and per value of `group_dim`): rows with
-    `point`, `group` and the sums."""
-    src = _source()
-    c = src.c
+) -> list[StoredLine]:
+    """Sums of `columns` per local bucket, one line per value of `group_dim` (or one
+    line). PostgreSQL gathers each line into arrays: a year by day for 50 agents is 50
+    rows of arrays, not 18,250 rows to turn into Python objects one by one."""
+    c = _SOURCE.c
     point = func.date_trunc(interval, func.timezone(tz, c.bucket)).label("point")
-    selected: list[Any] = [point]
-    selected.extend(_sums(c, columns))
-    if group_dim is not None:
-        selected.append(c.val.label("group"))
-        where = [c.dim == group_dim]
-        if val is not None:
-            where.append(c.val == val)
-    else:
-        selected.append(literal(None).label("group"))
-        where = [c.dim == dim]
-        if val is not None:
-            where.append(c.val == val)
-    query = select(*selected).where(
-        *where, c.sub == "", _in(pieces(window.start, window.end, days=days), c)
+    group = c.val if group_dim is not None else literal("")
+    where = [c.dim == (dim if group_dim is None else group_dim)]
+    if val is not None:
+        where.append(c.val == val)
+    buckets = (
+        select(point, group.label("group"), *_sums(c, columns))
+        .where(*where, c.sub == "", _in(pieces(window.start, window.end, days=days), c))
+        .group_by(point, "group")
+        .subquery("buckets")
     )
-    query = query.group_by(point, "group") if group_dim is not None else query.group_by(point)
-    return list(await session.execute(query))
+    b = buckets.c
+    in_order = [func.array_agg(aggregate_order_by(b[n], b.point)) for n in ("point", *columns)]
+    query = select(b.group, *in_order).group_by(b.group)
+    return [
+        StoredLine(
+            None if group_dim is None else line_group, points, [list(map(int, s)) for s in sums]
+        )
+        for line_group, points, *sums in await session.execute(query)
+    ]
 
 
 def empty_totals() -> dict[str, Any]:
@@ -246,7 +262,7 @@ async def open_at_both(
     session: AsyncSession, dim: str, val: str | None, start: datetime, end: datetime
 ) -> tuple[int, int]:
     """Open tickets at both ends of a window (hour boundaries), in one read."""
-    src = _source()
+    src = _SOURCE
     c = src.c
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     query = select(

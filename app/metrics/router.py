@@ -106,8 +106,7 @@ async def metrics_timeseries(
         group_by=group_by,
     )
     if csv_export.wants_csv(request):
-        points = [p.as_json() for p in result.points]
-        return csv_export.table(points, f"{metric.value}")
+        return csv_export.table(result.points(), f"{metric.value}")
     return Response(result.to_json(), media_type="application/json")
 
 

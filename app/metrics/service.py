@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,9 +22,9 @@ from app.metrics.schemas import (
     GroupBy,
     Interval,
     Kpis,
+    Line,
     Metric,
     Series,
-    SeriesPoint,
     Summary,
     TeamRow,
     TeamTable,
@@ -163,20 +163,19 @@ def _steps(span: Window, interval: Interval, where: ZoneInfo) -> list[datetime]:
     return steps
 
 
-def _value(
-    metric: Metric, row: dict[str, Any]
-) -> tuple[float | None, int, float | None, int | None]:
-    """(value, count, mean, p90) of one bucket."""
+Cells = Sequence[Any]  # one bucket's sums, in the order of the metric's _COLUMNS
+
+
+def _reader(metric: Metric) -> Callable[[Cells], tuple[float | None, int]]:
+    """How one bucket's sums read as (value, count): a time is its mean, a share its
+    rate over its denominator, anything else its count."""
     names = _COLUMNS[metric]
     if names[0].endswith("_n"):
-        count, total = int(row[names[0]]), int(row[names[1]])
-        mean = None if count == 0 else round(total / count, 3)
-        return mean, count, mean, None
+        # The sum of a bigint column comes back as a Decimal.
+        return lambda sums: (None if not sums[0] else round(int(sums[1]) / sums[0], 3), sums[0])
     if len(names) == 2:
-        top, bottom = int(row[names[0]]), int(row[names[1]])
-        return rate(top, bottom), bottom, None, None
-    count = int(row[names[0]])
-    return float(count), count, None, None
+        return lambda sums: (rate(sums[0], sums[1]), sums[1])
+    return lambda sums: (float(sums[0]), sums[0])
 
 
 async def timeseries(
@@ -196,7 +195,7 @@ async def timeseries(
         raise UnprocessableEntity("group_by and a filter must name the same dimension.")
     steps = _steps(span, interval, where)
     days = interval is not Interval.HOUR and tz in _UTC_ZONES
-    rows = await rollups.series(
+    stored = await rollups.series(
         session,
         columns=_COLUMNS[metric],
         dim=scope.dim,
@@ -207,40 +206,61 @@ async def timeseries(
         tz=tz,
         days=days,
     )
-    found: dict[str | None, dict[datetime, Any]] = defaultdict(dict)
-    for found_row in rows:
-        found[found_row.group][found_row.point] = found_row._mapping
+    found: dict[str | None, dict[datetime, Cells]] = {
+        line.group: dict(zip(line.points, zip(*line.sums, strict=True), strict=True))
+        for line in stored
+    }
     named = sorted(g for g in found if g is not None)
     groups: list[str | None] = list(named) if group_by else [None]
-    base: dict[str, int] = {}
     if metric is Metric.BACKLOG:
         dim = scope.dim if group_by is None else group_by.value
         val = None if scope.whole_desk and group_by else scope.val
         base = await rollups.open_at(session, dim, val, span.start)
         if group_by is not None:
             groups = list(sorted({*named, *(g for g, n in base.items() if n)}))
-    points: list[SeriesPoint] = []
-    for group in groups:
-        running = sum(base.values()) if group is None else base.get(group, 0)
-        for step in steps:
-            row: Any = found.get(group, {}).get(step)
-            at = step.replace(tzinfo=where)
-            if metric is Metric.BACKLOG:
-                running += int(row["open_delta"]) if row else 0
-                points.append(SeriesPoint(at, group, float(running), running, None, None))
-                continue
-            if row is None:
-                row = dict.fromkeys(_COLUMNS[metric], 0)
-            value, count, mean, p90 = _value(metric, row)
-            points.append(SeriesPoint(at, group, value, count, mean, p90))
+        lines = [_backlog(steps, found.get(g, {}), base, g) for g in groups]
+    else:
+        lines = [_line(steps, found.get(g, {}), _reader(metric), metric, g) for g in groups]
     return Series(
         metric=metric,
         interval=interval,
         tz=tz,
         group_by=group_by,
         filter=_filter(scope),
-        points=points,
+        instants=[step.replace(tzinfo=where) for step in steps],
+        lines=lines,
     )
+
+
+def _line(
+    steps: list[datetime],
+    cells: dict[datetime, Cells],
+    read: Callable[[Cells], tuple[float | None, int]],
+    metric: Metric,
+    group: str | None,
+) -> Line:
+    empty = read([0] * len(_COLUMNS[metric]))
+    values, counts = [], []
+    for step in steps:
+        sums = cells.get(step)
+        value, count = empty if sums is None else read(sums)
+        values.append(value)
+        counts.append(int(count))
+    is_time = _COLUMNS[metric][0].endswith("_n")
+    return Line(group, values, counts, list(values) if is_time else None)
+
+
+def _backlog(
+    steps: list[datetime], cells: dict[datetime, Cells], base: dict[str, int], group: str | None
+) -> Line:
+    """Open tickets after each bucket: the count at the start plus the changes so far."""
+    running = sum(base.values()) if group is None else base.get(group, 0)
+    counts = []
+    for step in steps:
+        sums = cells.get(step)
+        running += 0 if sums is None else int(sums[0])
+        counts.append(running)
+    return Line(group, [float(n) for n in counts], counts)
 
 
 async def _open_load(session: AsyncSession, column: Any) -> dict[int, int]:
