@@ -186,11 +186,11 @@ def dim_values(dims: Dims) -> list[tuple[str, str]]:
     return values
 
 
-def buckets(at: datetime) -> tuple[tuple[str, datetime], tuple[str, datetime]]:
-    """The hour and the UTC day an instant falls in."""
-    utc = at.astimezone(UTC)
-    hour = utc.replace(minute=0, second=0, microsecond=0)
-    return ("h", hour), ("d", hour.replace(hour=0))
+def buckets(at: datetime) -> tuple[tuple[str, datetime], ...]:
+    """The hour, the UTC day and the UTC month an instant falls in."""
+    hour = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    day = hour.replace(hour=0)
+    return ("h", hour), ("d", day), ("m", day.replace(day=1))
 
 
 def rollup_rows(deltas: Sequence[Delta]) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """Reading the rollups: sums over a window, per dimension value or per time bucket.
 
-A window is read at hour resolution: the whole UTC days inside it from the daily rows,
-the hours at its edges from the hourly rows, so a year costs about 365 + 48 rows per
-dimension value, not 8,760 (app/models/metrics.py).
+A window is read at hour resolution: the whole UTC months inside it from the monthly
+rows, the whole days at their edges from the daily rows, the hours at the window's edges
+from the hourly rows, so a year costs at most about 12 + 60 + 48 rows per dimension
+value, not 8,760 (app/models/metrics.py).
 """
 
 from __future__ import annotations
@@ -52,6 +53,17 @@ def _ceil_day(at: datetime) -> datetime:
     return floored if floored == at else floored + DAY
 
 
+def _floor_month(day: datetime) -> datetime:
+    return day.replace(day=1)
+
+
+def _ceil_month(day: datetime) -> datetime:
+    floored = _floor_month(day)
+    if floored == day:
+        return floored
+    return (floored.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """[start, end) in UTC, whole hours."""
@@ -64,16 +76,24 @@ class Window:
         return cls(floor_hour(start), ceil_hour(end))
 
 
-def pieces(
-    start: datetime, end: datetime, *, days: bool = True
-) -> list[tuple[str, datetime, datetime]]:
-    """(grain, from, to) pieces covering [start, end): days where whole, hours elsewhere."""
-    if not days:
-        return [("h", start, end)] if start < end else []
+Piece = tuple[str, datetime, datetime]  # grain, from, to
+
+
+def pieces(start: datetime, end: datetime, *, coarsest: str = "m") -> list[Piece]:
+    """Pieces covering [start, end) (whole hours, UTC): whole months where they fit, whole
+    days at their edges, hours at the edges of those; no grain coarser than `coarsest`
+    (a series by day must read days: `h`, `d` or `m`)."""
+    if start >= end:
+        return []
     first_day, last_day = _ceil_day(start), _floor_day(end)
-    if first_day >= last_day:
-        return [("h", start, end)] if start < end else []
-    parts = [("h", start, first_day), ("d", first_day, last_day), ("h", last_day, end)]
+    if coarsest == "h" or first_day >= last_day:
+        return [("h", start, end)]
+    days: list[Piece] = [("d", first_day, last_day)]
+    first_month, last_month = _ceil_month(first_day), _floor_month(last_day)
+    if coarsest == "m" and first_month < last_month:
+        days = [("d", first_day, first_month), ("m", first_month, last_month)]
+        days.append(("d", last_month, last_day))
+    parts = [("h", start, first_day), *days, ("h", last_day, end)]
     return [p for p in parts if p[1] < p[2]]
 
 
@@ -90,7 +110,7 @@ def _union() -> Subquery:
 _SOURCE = _union()
 
 
-def _in(parts: Sequence[tuple[str, datetime, datetime]], c: Any) -> ColumnElement[bool]:
+def _in(parts: Sequence[Piece], c: Any) -> ColumnElement[bool]:
     if not parts:
         return false()
     return or_(*(and_(c.grain == g, c.bucket >= lo, c.bucket < hi) for g, lo, hi in parts))
@@ -113,31 +133,30 @@ async def _histograms(
     session: AsyncSession, src: Subquery, where: Sequence[ColumnElement[bool]], by_value: bool
 ) -> dict[tuple[str, str], list[int]]:
     """The histograms summed element by element, per (time, value): one set-based pass
-    (unnest) rather than an aggregate function called once per row."""
+    that unnests the three arrays of a row side by side, rather than an aggregate
+    function called once per row or a pass per array."""
     c = src.c
-    parts = []
-    for name in TIMES:
-        cells = (
-            func.unnest(c[f"{name}_hist"]).table_valued("x", with_ordinality="i").render_derived()
-        )
-        group = c.val if by_value else literal("")
-        parts.append(
-            select(
-                literal(name).label("name"),
-                group.label("val"),
-                cells.c.i,
-                func.sum(cells.c.x).label("n"),
-            )
-            .select_from(src.join(cells, true()))
-            .where(*where)
-            .group_by(group, cells.c.i)
-        )
+    cells = (
+        func.unnest(*(c[f"{name}_hist"] for name in TIMES))
+        .table_valued(*TIMES, with_ordinality="i")
+        .render_derived()
+    )
+    group = c.val if by_value else literal("")
+    query = (
+        select(group.label("val"), cells.c.i, *(func.sum(cells.c[name]) for name in TIMES))
+        .select_from(src.join(cells, true()))
+        .where(*where)
+        .group_by(group, cells.c.i)
+    )
     found: dict[tuple[str, str], list[int]] = {}
-    for name, val, index, n in await session.execute(union_all(*parts)):
-        hist = found.setdefault((name, val), [])
-        if len(hist) < index:
-            hist.extend([0] * (index - len(hist)))
-        hist[index - 1] += int(n or 0)
+    for val, index, *counts in await session.execute(query):
+        for name, n in zip(TIMES, counts, strict=True):
+            if not n:
+                continue
+            hist = found.setdefault((name, val), [])
+            if len(hist) < index:
+                hist.extend([0] * (index - len(hist)))
+            hist[index - 1] += int(n)
     return found
 
 
@@ -205,11 +224,12 @@ async def open_at(session: AsyncSession, dim: str, val: str | None, at: datetime
 
 @dataclass(frozen=True, slots=True)
 class StoredLine:
-    """One group's buckets that have rows, in time order, and each column's sums there."""
+    """One group's rows in time order: each row's local bucket and its columns. A bucket
+    may come more than once (the hours at a window's edge, deltas not yet compacted)."""
 
     group: str | None
     points: list[datetime]
-    sums: list[list[int]]
+    columns: list[list[int]]
 
 
 async def series(
@@ -222,31 +242,28 @@ async def series(
     window: Window,
     interval: str,
     tz: str,
-    days: bool,
+    coarsest: str,
 ) -> list[StoredLine]:
-    """Sums of `columns` per local bucket, one line per value of `group_dim` (or one
-    line). PostgreSQL gathers each line into arrays: a year by day for 50 agents is 50
-    rows of arrays, not 18,250 rows to turn into Python objects one by one."""
+    """The rows behind a series, one line per value of `group_dim` (or one line), as
+    arrays: a year by day for 50 agents is 50 rows, not 18,250 to turn into Python
+    objects one by one. The caller adds up the rows of a bucket: summing them here too
+    would cost PostgreSQL a hash of every row, twice the time of reading them."""
     c = _SOURCE.c
-    point = func.date_trunc(interval, func.timezone(tz, c.bucket)).label("point")
-    group = c.val if group_dim is not None else literal("")
-    where = [c.dim == (dim if group_dim is None else group_dim)]
+    point = func.date_trunc(interval, func.timezone(tz, c.bucket))
+    values: list[Any] = [point, *(c[name] for name in columns)]
+    arrays = [func.array_agg(aggregate_order_by(x, c.bucket)) for x in values]
+    where = [c.dim == (dim if group_dim is None else group_dim), c.sub == ""]
     if val is not None:
         where.append(c.val == val)
-    buckets = (
-        select(point, group.label("group"), *_sums(c, columns))
-        .where(*where, c.sub == "", _in(pieces(window.start, window.end, days=days), c))
-        .group_by(point, "group")
-        .subquery("buckets")
-    )
-    b = buckets.c
-    in_order = [func.array_agg(aggregate_order_by(b[n], b.point)) for n in ("point", *columns)]
-    query = select(b.group, *in_order).group_by(b.group)
+    where.append(_in(pieces(window.start, window.end, coarsest=coarsest), c))
+    if group_dim is None:
+        query = select(literal(None).label("group"), *arrays).where(*where)
+    else:
+        query = select(c.val, *arrays).where(*where).group_by(c.val)
     return [
-        StoredLine(
-            None if group_dim is None else line_group, points, [list(map(int, s)) for s in sums]
-        )
-        for line_group, points, *sums in await session.execute(query)
+        StoredLine(group, list(points), [list(column) for column in columns])
+        for group, points, *columns in await session.execute(query)
+        if points is not None
     ]
 
 

@@ -171,8 +171,7 @@ def _reader(metric: Metric) -> Callable[[Cells], tuple[float | None, int]]:
     rate over its denominator, anything else its count."""
     names = _COLUMNS[metric]
     if names[0].endswith("_n"):
-        # The sum of a bigint column comes back as a Decimal.
-        return lambda sums: (None if not sums[0] else round(int(sums[1]) / sums[0], 3), sums[0])
+        return lambda sums: (None if not sums[0] else round(sums[1] / sums[0], 3), sums[0])
     if len(names) == 2:
         return lambda sums: (rate(sums[0], sums[1]), sums[1])
     return lambda sums: (float(sums[0]), sums[0])
@@ -194,7 +193,11 @@ async def timeseries(
     if group_by is not None and not scope.whole_desk and scope.dim != group_by.value:
         raise UnprocessableEntity("group_by and a filter must name the same dimension.")
     steps = _steps(span, interval, where)
-    days = interval is not Interval.HOUR and tz in _UTC_ZONES
+    # Hourly rows in other zones (their days are not UTC days); monthly rows only for a
+    # series by month (a week or a day is not made of months).
+    coarsest = "h"
+    if tz in _UTC_ZONES and interval is not Interval.HOUR:
+        coarsest = "m" if interval is Interval.MONTH else "d"
     stored = await rollups.series(
         session,
         columns=_COLUMNS[metric],
@@ -204,12 +207,9 @@ async def timeseries(
         window=span,
         interval=interval.value,
         tz=tz,
-        days=days,
+        coarsest=coarsest,
     )
-    found: dict[str | None, dict[datetime, Cells]] = {
-        line.group: dict(zip(line.points, zip(*line.sums, strict=True), strict=True))
-        for line in stored
-    }
+    found = {line.group: _per_bucket(line) for line in stored}
     named = sorted(g for g in found if g is not None)
     groups: list[str | None] = list(named) if group_by else [None]
     if metric is Metric.BACKLOG:
@@ -230,6 +230,15 @@ async def timeseries(
         instants=[step.replace(tzinfo=where) for step in steps],
         lines=lines,
     )
+
+
+def _per_bucket(line: rollups.StoredLine) -> dict[datetime, Cells]:
+    """A line's sums per bucket: most buckets have one row, a few (edges, deltas) more."""
+    cells: dict[datetime, Cells] = {}
+    for point, *sums in zip(line.points, *line.columns, strict=True):
+        found = cells.get(point)
+        cells[point] = sums if found is None else [a + b for a, b in zip(found, sums, strict=True)]
+    return cells
 
 
 def _line(

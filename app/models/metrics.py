@@ -82,9 +82,9 @@ class _RollupCounts:
 
 
 class MetricRollup(_RollupCounts, Base):
-    """Counts per hour (grain `h`) and per UTC day (grain `d`), for one dimension value:
-    `dim` is `*` (everything), team, agent, channel, category, priority or tag, `val` its
-    value (`''` for none). `sub` breaks a count down (`handover:<reason>`,
+    """Counts per hour (grain `h`), per UTC day (`d`) and per UTC month (`m`), for one
+    dimension value: `dim` is `*` (everything), team, agent, channel, category, priority
+    or tag, `val` its value (`''` for none). `sub` breaks a count down (`handover:<reason>`,
     `complaint:<category>`); the totals have `sub = ''`. Written only by the compactor
     (app/metrics/compaction.py), which folds the deltas in."""
 
