@@ -50,7 +50,15 @@ class Person(_Input):
 
 class Step(_Input):
     """One change, at its original time. `by`: who made it, by email (staff must exist;
-    an unknown requester-side author is the requester)."""
+    an unknown requester-side author is the requester).
+
+    - `message`: `body`, `visibility`;
+    - `status`: `status` (a move to resolved with `by` is surveyed, as here);
+    - `assign`: `owner` (none: unassign), `reason`;
+    - `rating`: `rating` 1-5 and an optional comment in `body`: the answer to the survey
+      of the latest resolution (which must come before it, with `by`), once;
+    - `complaint`, `suggestion`: `body`, what was said: a feedback record on the ticket.
+    """
 
     at: Rfc3339
     type: Literal["message", "status", "assign", "rating", "complaint", "suggestion"]

@@ -1,16 +1,19 @@
 """Importing history: each ticket written as it ends up, its timeline with the original
 times, marked `imported` in every event's data.
 
-Nothing is told: the events are appended without the reactions (no routing, no survey,
-no outbox row), and only the metrics fold them (the same fold as their reaction), so
-imported history counts in every figure. Idempotent by external id: a ticket imported
+Nothing is told: the events are appended without the reactions (no routing, no survey
+invitation, no outbox row), and only the metrics fold them (the same fold as their
+reaction), so imported history counts in every figure. Ratings, complaints and
+suggestions are stored as the desk's own surveys and feedback records (answers.py). The
+live channel relays no imported event (app/live/feed.py), and the trigger that wakes it
+stays quiet for them. Idempotent by external id: a ticket imported
 before (`external_ref` `import:<id>`) is left as it is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -18,10 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import UnprocessableEntity
 from app.events.kinds import EventKind
+from app.imports import answers
+from app.imports.answers import Said, Survey
 from app.imports.schemas import Imported, ImportResult, ImportTicket, Step
 from app.metrics.reactions import fold
 from app.models import (
     STAFF_ROLES,
+    FeedbackKind,
     Message,
     Role,
     Team,
@@ -59,6 +65,8 @@ class _State:
     resolved_at: datetime | None = None
     events: list[_Event] = field(default_factory=list)
     messages: list[tuple[_Event, Message]] = field(default_factory=list)
+    surveys: list[Survey] = field(default_factory=list)
+    said: list[Said] = field(default_factory=list)
 
 
 async def import_tickets(
@@ -192,6 +200,12 @@ def _apply(
             raise UnprocessableEntity(f"{item.external_id}: a status step needs a status.")
         data = {"from": state.status.value, "to": step.status.value, "note": None, **mark}
         state.events.append(_Event(EventKind.STATUS_CHANGED, step.at, by, Visibility.PUBLIC, data))
+        resolves = step.status is TicketStatus.RESOLVED and state.status is not step.status
+        if resolves and by is not None:
+            # A resolution by someone is surveyed, as the desk's own are (and the
+            # response rate counts it).
+            number = len(state.surveys) + 1
+            state.surveys.append(Survey(number, step.at, state.owner, by))
         if step.status is TicketStatus.RESOLVED:
             state.resolved_at = step.at
         elif step.status is not TicketStatus.CLOSED:
@@ -211,14 +225,33 @@ def _apply(
     elif step.type == "rating":
         if step.rating is None:
             raise UnprocessableEntity(f"{item.external_id}: a rating step needs a rating.")
-        data = {"source": "survey", "rating": step.rating, "comment": step.body, **mark}
+        survey = state.surveys[-1] if state.surveys else None
+        if survey is None or survey.answered_at is not None:
+            raise UnprocessableEntity(
+                f"{item.external_id}: a rating answers the survey of a resolution, once: "
+                "put it after a status step to resolved with `by`."
+            )
+        data = answers.answer(survey, step.rating, step.body, step.at, item.team_id)
+        data.update(mark)
         state.events.append(
             _Event(EventKind.FEEDBACK_RECEIVED, step.at, requester, Visibility.INTERNAL, data)
         )
     else:  # complaint, suggestion
-        data = {"source": "feedback", "kind": step.type, "channel": item.channel.value, **mark}
+        if step.body is None:
+            raise UnprocessableEntity(
+                f"{item.external_id}: a {step.type} step needs a body: what was said."
+            )
+        author = by or requester
+        data = {
+            "source": "feedback",
+            "kind": step.type,
+            "channel": item.channel.value,
+            "message_id": None,
+            **mark,
+        }
+        state.said.append(Said(FeedbackKind(step.type), step.body, author, step.at, data))
         state.events.append(
-            _Event(EventKind.FEEDBACK_RECEIVED, step.at, by or requester, Visibility.INTERNAL, data)
+            _Event(EventKind.FEEDBACK_RECEIVED, step.at, author, Visibility.INTERNAL, data)
         )
 
 
@@ -280,6 +313,16 @@ async def _import_one(
     )
     for event, message in state.messages:
         event.data["message_id"] = message.id
+    await answers.write(
+        session,
+        ticket,
+        requester,
+        actor,
+        state.surveys,
+        state.said,
+        now=datetime.now(UTC),
+        search_config=search_config,
+    )
     rows = [
         {
             "ticket_id": ticket.id,

@@ -5,6 +5,12 @@ for events whose transaction was still running at the previous snapshot (its xip
 list) or started after it (txid >= its xmax). Every transaction becomes visible in
 exactly one such step, so each committed event is read once per process, however
 late it committed and whether or not its NOTIFY arrived.
+
+Imported history (events whose data has `imported`, app/imports/) is never relayed,
+live or on replay: it is months of old events, not news, and thousands of them would
+flood every `queue:all` subscriber. Leaving them out of the queries loses nothing else:
+positions are snapshots, not event ids, so a resume across an import still gets every
+other event of that time.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ _COLUMNS = """
     pe.kind AS public_kind, pe.data::text AS public_data, pe.created_at AS public_at,
     pa.name AS public_actor_name
 """
+# Imported history is not news (see the module doc); its trigger does not announce it.
+_NOT_IMPORTED = "e.data -> 'imported' IS NULL"
 # The ticket as it stands, for the portal view that goes with every event frame: the
 # contact, the status, the last action and the reason of the last owner change.
 _FROM = """
@@ -88,7 +96,8 @@ async def read_batch(
         snapshot = await current_snapshot(connection)
         rows = await connection.fetch(
             f"SELECT {_COLUMNS} {_FROM} "
-            "WHERE e.txid = ANY($1::bigint[]) OR e.txid >= $2 ORDER BY e.id",
+            f"WHERE (e.txid = ANY($1::bigint[]) OR e.txid >= $2) AND {_NOT_IMPORTED} "
+            "ORDER BY e.id",
             list(previous.xip),
             previous.xmax,
         )
@@ -226,7 +235,8 @@ async def replay(
         visible = f"e.visibility = 'public' AND {me()} IN (t.requester_id, t.created_by_id)"
         if scope.mine:
             covered.append("TRUE")
-    where = f"e.txid >= {since} AND ({visible}) AND (({') OR ('.join(covered)}))"
+    covers = f"(({') OR ('.join(covered)}))"
+    where = f"e.txid >= {since} AND {_NOT_IMPORTED} AND ({visible}) AND {covers}"
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         snapshot = await current_snapshot(connection)
         rows = await connection.fetch(

@@ -34,6 +34,7 @@ from app.models.user import enum_column
 class SurveyAnswerVia(StrEnum):
     LINK = "link"  # the single-use link in the invitation, no login
     PORTAL = "portal"  # signed in, on the ticket
+    IMPORTED = "imported"  # answered in another helpdesk, brought in by a history import
 
 
 class SatisfactionSurvey(Base):

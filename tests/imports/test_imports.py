@@ -92,7 +92,7 @@ def _history(agent: Actor, team_id: int) -> list[dict[str, Any]]:
             "created_at": "2026-11-10T10:00:00Z",
             "requester": customer,
             "category": "tech",
-            "steps": [{"at": "2026-11-10T11:00:00Z", "type": "complaint"}],
+            "steps": [{"at": "2026-11-10T11:00:00Z", "type": "complaint", "body": "Rude agent."}],
         },
     ]
 

@@ -41,33 +41,66 @@ class Recount:
     ttr: list[int] = field(default_factory=list)
     handled: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     handovers_by_reason: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    complaints_by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    suggestions_by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
 def _secs(a: datetime, b: datetime) -> int:
     return max(0, int((b - a).total_seconds()))
 
 
+Key = int | None
+
+
+@dataclass
+class Recounts:
+    """The same counts for the whole desk, per team and per agent: each one attributed
+    to the ticket's team and owner at the moment that decides it (FCR, reopened and
+    time to resolve to the moment of the first resolution)."""
+
+    total: Recount = field(default_factory=Recount)
+    teams: dict[Key, Recount] = field(default_factory=lambda: defaultdict(Recount))
+    agents: dict[Key, Recount] = field(default_factory=lambda: defaultdict(Recount))
+
+    def at(self, team: Key, owner: Key) -> list[Recount]:
+        return [self.total, self.teams[team], self.agents[owner]]
+
+    def add(self, team: Key, owner: Key, name: str, n: int = 1) -> None:
+        for r in self.at(team, owner):
+            setattr(r, name, getattr(r, name) + n)
+
+    def time(self, team: Key, owner: Key, name: str, seconds: int) -> None:
+        for r in self.at(team, owner):
+            getattr(r, name).append(seconds)
+
+
 async def recount(session: AsyncSession) -> Recount:
+    return (await recount_by(session)).total
+
+
+async def recount_by(session: AsyncSession) -> Recounts:
     events = (await session.scalars(select(TicketEvent).order_by(TicketEvent.id))).all()
     by_ticket: dict[int, list[TicketEvent]] = defaultdict(list)
     for event in events:
         by_ticket[event.ticket_id].append(event)
-    r = Recount()
+    r = Recounts()
     for timeline in by_ticket.values():
         _walk(r, timeline)
     return r
 
 
-def _walk(r: Recount, timeline: list[TicketEvent]) -> None:
+def _walk(r: Recounts, timeline: list[TicketEvent]) -> None:
     created = timeline[0]
     assert created.kind == "ticket.created"
-    r.created += 1
+    team: Key = created.data.get("team_id")
+    owner: Key = None
+    category = created.data.get("category") or ""
+    r.add(team, owner, "created")
     start = created.created_at
     status = "new"
-    owner: int | None = None
     replies = 0
     breached = False
-    first_resolution_seen = False
+    first_resolution: tuple[Key, Key] | None = None
     reopened = False
     responded = False
     waiting: datetime | None = start
@@ -76,17 +109,24 @@ def _walk(r: Recount, timeline: list[TicketEvent]) -> None:
         if e.kind == "ticket.owner_changed":
             to = (d.get("to") or {}).get("id")
             if owner is not None and to != owner:
-                r.handovers += 1
-                r.handovers_by_reason[d.get("reason") or "unknown"] += 1
+                r.add(team, owner, "handovers")
+                for one in r.at(team, owner):
+                    one.handovers_by_reason[d.get("reason") or "unknown"] += 1
             owner = to
+        elif e.kind == "ticket.updated":
+            changes = d.get("changes") or {}
+            if "team_id" in changes:
+                team = changes["team_id"].get("to")
+            if "category" in changes:
+                category = changes["category"].get("to") or ""
         elif e.kind == "message.created" and d.get("visibility") == "public":
             if d.get("author_role") in STAFF:
                 replies += 1
                 if not responded:
                     responded = True
-                    r.frt.append(_secs(start, e.created_at))
+                    r.time(team, owner, "frt", _secs(start, e.created_at))
                 elif waiting is not None:
-                    r.nrt.append(_secs(waiting, e.created_at))
+                    r.time(team, owner, "nrt", _secs(waiting, e.created_at))
                 waiting = None
             elif waiting is None:
                 waiting = e.created_at
@@ -94,36 +134,36 @@ def _walk(r: Recount, timeline: list[TicketEvent]) -> None:
             before, after = d["from"], d["to"]
             status = after
             if after == "resolved" and before != "resolved":
-                r.resolved += 1
+                r.add(team, owner, "resolved")
                 if e.actor_id is not None:
-                    r.surveys += 1
+                    r.add(team, owner, "surveys")
                 if owner is not None:
-                    r.handled[owner] += 1
-                if not first_resolution_seen:
-                    first_resolution_seen = True
-                    r.first_resolved += 1
-                    r.ttr.append(_secs(start, e.created_at))
-                    r.sla_ok += 0 if breached else 1
+                    r.total.handled[owner] += 1
+                if first_resolution is None:
+                    first_resolution = (team, owner)
+                    r.add(team, owner, "first_resolved")
+                    r.time(team, owner, "ttr", _secs(start, e.created_at))
+                    r.add(team, owner, "sla_ok", 0 if breached else 1)
             if before in {"resolved", "closed"} and after in OPEN:
-                r.reopens += 1
+                r.add(team, owner, "reopens")
                 reopened = True
         elif e.kind == "sla.breached":
             breached = True
-            r.breaches += 1
+            r.add(team, owner, "breaches")
         elif e.kind == "feedback.received":
             if d.get("source") == "survey":
-                r.csat_answered += 1
-                r.csat_positive += 1 if d["rating"] >= 4 else 0
-            elif d.get("kind") == "complaint":
-                r.complaints += 1
-            elif d.get("kind") == "suggestion":
-                r.suggestions += 1
-    if first_resolution_seen and not reopened and replies <= 1:
-        r.fcr += 1
-    if first_resolution_seen and reopened:
-        r.reopened += 1
+                r.add(team, owner, "csat_answered")
+                r.add(team, owner, "csat_positive", 1 if d["rating"] >= 4 else 0)
+            elif d.get("kind") in ("complaint", "suggestion"):
+                r.add(team, owner, f"{d['kind']}s")
+                for one in r.at(team, owner):
+                    getattr(one, f"{d['kind']}s_by_category")[category] += 1
+    if first_resolution is not None and not reopened and replies <= 1:
+        r.add(*first_resolution, "fcr")
+    if first_resolution is not None and reopened:
+        r.add(*first_resolution, "reopened")
     if status in OPEN:
-        r.backlog += 1
+        r.add(team, owner, "backlog")
 
 
 def stats(values: list[int]) -> dict[str, Any]:
