@@ -7,7 +7,7 @@
   notifications at all. (The hubs also leave such events out of what they read.)
 
 Revision ID: e4a91c7f2b6d
-Revises: b7e3c1d9a2f4
+Revises: 5f1c9a7d3b20
 Create Date: 2026-12-06 05:00:00.000000+00:00
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "e4a91c7f2b6d"
-down_revision: str | None = "b7e3c1d9a2f4"
+down_revision: str | None = "5f1c9a7d3b20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
