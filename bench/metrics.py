@@ -203,7 +203,12 @@ def compare(before: str, token: str, args: argparse.Namespace) -> None:
         order = ["before", "after"] if round_no % 2 == 0 else ["after", "before"]
         for side in order:
             print(f"round {round_no + 1}, {side}:")
-            with server.Server(URL, port=8771, env=SERVER_ENV, command=sides[side]) as running:
+            # The database is at this checkout's migration: the other commit's /readyz
+            # would say its schema is pending, so it counts as up once it serves.
+            ready = "/healthz" if side == "before" else "/readyz"
+            with server.Server(
+                URL, port=8771, env=SERVER_ENV, command=sides[side], ready_path=ready
+            ) as running:
                 figures = asyncio.run(http(running.base_url, token, args.duration, args.clients))
             results[side].append(figures)
     print("| endpoint | figure | before | after |")

@@ -56,7 +56,9 @@ def create_admin(url: str, email: str, name: str, command: str | None = None) ->
 class Server:
     """`helpdesk serve` as a child process, in its own process group; stopped on exit.
 
-    `command` runs another checkout's `helpdesk` (the before/after benchmark)."""
+    `command` runs another checkout's `helpdesk` (the before/after benchmark);
+    `ready_path` is where it is ready (`/healthz` for a commit older than the schema,
+    whose /readyz says migrations are pending)."""
 
     def __init__(
         self,
@@ -66,8 +68,10 @@ class Server:
         workers: int = 2,
         env: dict[str, str] | None = None,
         command: str | None = None,
+        ready_path: str = "/readyz",
     ) -> None:
         self.url = url
+        self.ready_path = ready_path
         self.command = command or helpdesk_command()
         self.port = port
         self.workers = workers
@@ -112,7 +116,7 @@ class Server:
                 )
             try:
                 # Both workers must be up: readyz answers from whichever accepts.
-                if httpx.get(self.base_url + "/readyz", timeout=2).status_code == 200:
+                if httpx.get(self.base_url + self.ready_path, timeout=2).status_code == 200:
                     time.sleep(1.0)
                     return
             except httpx.TransportError:
