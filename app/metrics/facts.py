@@ -192,7 +192,9 @@ def _status_changed(
             facts.resolution_dims = dims
             counts["first_resolved"] = 1
             counts["sla_ok"] = 0 if facts.breached else 1
-            deltas.append(Delta(at, dims, counts, {"ttr": elapsed(facts.policy_id, facts.created_at, at)}))
+            deltas.append(
+                Delta(at, dims, counts, {"ttr": elapsed(facts.policy_id, facts.created_at, at)})
+            )
             return deltas
     if before in CLOSED_STATUSES and after in OPEN_STATUSES:
         counts["reopens"] = 1
@@ -218,7 +220,9 @@ def _message(
     waiting, facts.awaiting_since = facts.awaiting_since, None
     if facts.first_response_at is None:
         facts.first_response_at = at
-        return [Delta(at, facts.dims, times={"frt": elapsed(facts.policy_id, facts.created_at, at)})]
+        return [
+            Delta(at, facts.dims, times={"frt": elapsed(facts.policy_id, facts.created_at, at)})
+        ]
     if waiting is not None:
         return [Delta(at, facts.dims, times={"nrt": elapsed(facts.policy_id, waiting, at)})]
     return []
@@ -282,4 +286,14 @@ _HANDLERS = {
 # Every kind the fold reads: the filing and the kinds that move a figure.
 FOLDED_KINDS = frozenset({"ticket.created", *_HANDLERS})
 
-__all__ = ["Delta", "Dims", "FOLDED_KINDS", "Elapsed", "Facts", "apply", "bin_of", "file", "wall_clock"]
+__all__ = [
+    "Delta",
+    "Dims",
+    "FOLDED_KINDS",
+    "Elapsed",
+    "Facts",
+    "apply",
+    "bin_of",
+    "file",
+    "wall_clock",
+]

@@ -184,9 +184,9 @@ async def insert_new_facts(session: AsyncSession, all_facts: Iterable[Facts]) ->
     if not rows:
         return set()
     result = await session.execute(
-        insert(FACTS).on_conflict_do_nothing(index_elements=["ticket_id"]).returning(
-            FACTS.c.ticket_id
-        ),
+        insert(FACTS)
+        .on_conflict_do_nothing(index_elements=["ticket_id"])
+        .returning(FACTS.c.ticket_id),
         rows,
     )
     return {int(ticket_id) for ticket_id in result.scalars()}

@@ -23,9 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "metric_ticket_facts", sa.Column("sla_policy_id", sa.BigInteger(), nullable=True)
-    )
+    op.add_column("metric_ticket_facts", sa.Column("sla_policy_id", sa.BigInteger(), nullable=True))
     op.execute(
         """
         UPDATE metric_ticket_facts AS f SET sla_policy_id = t.sla_policy_id
