@@ -32,6 +32,8 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import Settings
+from app.db import create_engine, create_sessionmaker
 from app.metrics import facts as folding
 from app.metrics.business_time import BusinessTime
 from app.metrics.facts import Delta, Elapsed, Facts
@@ -188,3 +190,15 @@ async def rebuild_in_background(
             logger.info("folded %d tickets filed before the metrics existed", folded)
         break
     await asyncio.Event().wait()  # the process's tasks end together, by cancellation
+
+
+async def rebuild_database(settings: Settings, database_url: str) -> int:
+    """`helpdesk metrics rebuild`: the rebuild to completion, waiting its turn when the
+    background process is at it; how many tickets it folded."""
+    engine = create_engine(settings, database_url)
+    try:
+        folded = await rebuild_all(create_sessionmaker(engine), wait=True)
+    finally:
+        await engine.dispose()
+    assert folded is not None  # waiting for the lock never gives up
+    return folded

@@ -287,9 +287,9 @@ _HANDLERS = {
 FOLDED_KINDS = frozenset({"ticket.created", *_HANDLERS})
 
 __all__ = [
+    "FOLDED_KINDS",
     "Delta",
     "Dims",
-    "FOLDED_KINDS",
     "Elapsed",
     "Facts",
     "apply",

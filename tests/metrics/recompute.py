@@ -98,7 +98,7 @@ def _walk(r: Recount, timeline: list[TicketEvent], policy_now: int | None, secs:
     assert created.kind == "ticket.created"
     r.created += 1
     start = created.created_at
-    policy = created.data["sla_policy_id"] if "sla_policy_id" in created.data else policy_now
+    policy = created.data.get("sla_policy_id", policy_now)
 
     def _secs(a: datetime, b: datetime) -> int:
         return secs(policy, a, b)

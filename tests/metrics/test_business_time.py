@@ -186,7 +186,8 @@ async def test_the_policy_in_force_when_a_duration_ends_decides_its_calendar(
         )
         assert {"sla_policy_id": {"from": around, "to": office}} in list(changes)
         facts = await session.get(MetricTicketFacts, tech)
-        assert facts is not None and facts.sla_policy_id == office
+        assert facts is not None
+        assert facts.sla_policy_id == office
     body = {"body": "Still wrong.", "visibility": "public"}
     ok(
         await client.post(f"{API}/tickets/{tech}/messages", json=body, headers=customer.headers),
