@@ -79,10 +79,11 @@ async def _resolve(
     async with maker() as session, session.begin():
         ticket = await session.get(Ticket, ticket_id, with_for_update=True)
         actor = await session.get(User, desk.supervisor.id)
-        assert ticket is not None and actor is not None
+        assert ticket is not None
+        assert actor is not None
         await move_status(session, ticket, TicketStatus.RESOLVED, actor=actor)
-        if committed is not None and go is not None:
-            committed.set()
+        if recorded is not None and go is not None:
+            recorded.set()
             await go.wait()
 
 
