@@ -127,11 +127,13 @@ async def adopt(
 
 
 async def rebuild_batch(
-    session: AsyncSession, size: int = BATCH_TICKETS, *, wait: bool = False
-) -> tuple[int, int] | None:
-    """Fold up to `size` tickets without a facts row, in this transaction: (tickets
-    looked at, tickets folded), (0, 0) when none is left; None when another process
-    holds the rebuild's lock and `wait` is false."""
+    session: AsyncSession, size: int = BATCH_TICKETS, *, after: int = 0, wait: bool = False
+) -> tuple[int, int, int] | None:
+    """Fold up to `size` tickets without a facts row and with an id above `after`, in
+    this transaction: (tickets looked at, tickets folded, the last id looked at), none
+    looked at when none is left; None when another process holds the rebuild's lock and
+    `wait` is false. The caller passes the last id on, so each batch reads only tickets
+    it has not seen (not the whole table again, a million tickets after)."""
     if wait:
         await session.execute(select(func.pg_advisory_xact_lock(REBUILD_LOCK)))
     elif not await session.scalar(select(func.pg_try_advisory_xact_lock(REBUILD_LOCK))):
@@ -140,16 +142,19 @@ async def rebuild_batch(
     filed = exists().where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == _CREATED)
     candidates = list(
         await session.scalars(
-            select(Ticket.id).where(~has_facts, filed).order_by(Ticket.id).limit(size)
+            select(Ticket.id)
+            .where(Ticket.id > after, ~has_facts, filed)
+            .order_by(Ticket.id)
+            .limit(size)
         )
     )
     if not candidates:
-        return 0, 0
+        return 0, 0, after
     adopted, deltas = await adopt(session, candidates, await BusinessTime.load(session))
     rows = rollup_rows(deltas)
     if rows:
         await add_to_rollups(session, rows)
-    return len(candidates), len(adopted)
+    return len(candidates), len(adopted), candidates[-1]
 
 
 async def rebuild_all(
@@ -158,16 +163,17 @@ async def rebuild_all(
     *,
     wait: bool = True,
 ) -> int | None:
-    """Batches, each its own transaction, until no ticket is left without a facts row:
-    how many tickets this folded. Without `wait`, None as soon as another process
-    holds the lock (it is doing the work)."""
-    folded = 0
+    """Batches, each its own transaction, in ticket order until no ticket is left
+    without a facts row: how many tickets this folded. Without `wait`, None as soon as
+    another process holds the lock (it is doing the work). A ticket filed meanwhile
+    needs none of it: its reaction folds it."""
+    folded, after = 0, 0
     while True:
         async with sessionmaker() as session, session.begin():
-            done = await rebuild_batch(session, size, wait=wait)
+            done = await rebuild_batch(session, size, after=after, wait=wait)
         if done is None:
             return None
-        looked_at, adopted = done
+        looked_at, adopted, after = done
         folded += adopted
         if looked_at == 0:
             return folded

@@ -72,7 +72,7 @@ async def _resolve(
     maker: async_sessionmaker[AsyncSession],
     desk: Desk,
     ticket_id: int,
-    committed: asyncio.Event | None = None,
+    recorded: asyncio.Event | None = None,
     go: asyncio.Event | None = None,
 ) -> None:
     """A change on a ticket, its transaction held open until `go` when given."""
@@ -114,7 +114,7 @@ async def test_a_change_while_the_rebuild_runs_is_counted_once_either_way(
     # rebuild's row.
     await _forget_figures(sessionmaker)
     async with sessionmaker() as session, session.begin():
-        assert await rebuild_batch(session) == (4, 4)
+        assert await rebuild_batch(session) == (4, 4, four)
         change = asyncio.create_task(_resolve(sessionmaker, desk, three))
         await asyncio.sleep(0.5)
         assert not change.done()  # waiting on the rebuild's row
