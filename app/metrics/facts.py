@@ -1,7 +1,9 @@
 """Folding a ticket's events into its facts and the rollup deltas they cause.
 
 Pure: no I/O. The reaction (app/metrics/reactions.py) loads each ticket's facts, feeds
-its new events here in order and writes the facts and the deltas back. The meaning of
+its new events here in order and writes the facts and the deltas back. Durations are
+counted by the `elapsed` it passes: business time on the calendar of the ticket's
+policy (app/metrics/business_time.py). The meaning of
 every count is in app/metrics/definitions.py.
 """
 

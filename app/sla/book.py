@@ -122,14 +122,27 @@ def _compiled(row: BusinessCalendarRow) -> BusinessCalendar:
 
 
 async def calendars_by_policy(session: AsyncSession) -> dict[int, BusinessCalendar]:
-    """Each policy's calendar, in one query and without reading the targets: what the
-    metrics count business time on (app/metrics/business_time.py)."""
+    """Each policy's calendar, in one query of plain columns (no targets, no ORM
+    objects: it runs with every change that may end a duration); what the metrics
+    count business time on (app/metrics/business_time.py)."""
+    c = BusinessCalendarRow
     rows = await session.execute(
-        select(SlaPolicy.id, BusinessCalendarRow).join(
-            BusinessCalendarRow, BusinessCalendarRow.id == SlaPolicy.calendar_id
-        )
+        select(
+            SlaPolicy.id,
+            c.id,
+            c.created_at,
+            c.version,
+            c.time_zone,
+            c.always_open,
+            c.hours,
+            c.holidays,
+        ).join(c, c.id == SlaPolicy.calendar_id)
     )
-    return {policy_id: _compiled(row) for policy_id, row in rows}
+    found = {}
+    for policy_id, row_id, created_at, version, zone, always_open, hours, holidays in rows:
+        load = partial(calendar_spec, zone, always_open, hours, holidays)
+        found[policy_id] = calendars.get(hash((row_id, created_at)), version, load)
+    return found
 
 
 # -- the clock as the ticket row stores it ---------------------------------------------
