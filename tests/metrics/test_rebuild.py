@@ -4,12 +4,13 @@ their next change), once, equal to a recount of the raw events, while the desk r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from httpx import AsyncClient
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.metrics.backfill import rebuild_all, rebuild_batch
+from app.metrics.backfill import rebuild_all, rebuild_batch, rebuild_in_background
 from app.models import (
     MetricRollup,
     MetricRollupDelta,
@@ -140,3 +141,24 @@ async def test_the_command_folds_and_says_how_many(
     await assert_figures_match_recount(client, desk.supervisor.headers, sessionmaker)
     again = await helpdesk("metrics", "rebuild", HELPDESK_DATABASE_URL=database_url)
     assert again.stdout.strip().splitlines()[-1].startswith("helpdesk: 0 ticket(s)")
+
+
+async def test_the_background_process_folds_them_at_start_then_idles(
+    client: AsyncClient, actors: Actors, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    desk = await history(client, actors, sessionmaker)
+    await _forget_figures(sessionmaker)
+
+    task = asyncio.create_task(rebuild_in_background(sessionmaker))
+    try:
+        for _ in range(100):
+            if await _facts_rows(sessionmaker) == 4:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.2)
+        assert not task.done()  # idle, not ended: the process's tasks end together
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await assert_figures_match_recount(client, desk.supervisor.headers, sessionmaker)
