@@ -24,6 +24,7 @@ from app.config import Settings
 from app.continuity.scheduler import ContinuityScheduler
 from app.db import create_engine
 from app.inbound.running import running_receivers
+from app.metrics.backfill import rebuild_in_background
 from app.metrics.compaction import compact_all
 from app.notifications.setup import running_workers
 from app.signin.setup import run_mailer
@@ -74,6 +75,9 @@ async def run_background(settings: Settings, database_url: str) -> None:
             "compacting the metrics' rollups",
         )
         tasks.append(asyncio.create_task(compactor, name="metrics-compactor"))
+        # Tickets filed before the metrics existed, once (it idles when done).
+        rebuild = rebuild_in_background(sessionmaker)
+        tasks.append(asyncio.create_task(rebuild, name="metrics-rebuild"))
     if settings.alert_evaluator:
         evaluator = every(
             settings.alert_check_interval_seconds,

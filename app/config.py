@@ -196,7 +196,8 @@ class Settings(BaseSettings):
     # Metrics ---------------------------------------------------------------
     metrics_compactor: bool = Field(
         default=True,
-        description="Move the rollup deltas into the rollups in `helpdesk serve`.",
+        description="Move the rollup deltas into the rollups in `helpdesk serve`, and at "
+        "start fold the tickets filed before the metrics existed.",
     )
     metrics_compact_interval_seconds: float = Field(
         default=10, gt=0, description="How often the rollup deltas are compacted."

@@ -60,6 +60,7 @@ from app.live.presence import REFRESH_SECONDS as PRESENCE_REFRESH_SECONDS
 from app.live.presence import PresenceBook
 from app.live.router import router as live_router
 from app.merging.router import router as merging_router
+from app.metrics.backfill import rebuild_in_background
 from app.metrics.compaction import compact_all
 from app.metrics.router import router as kpi_router
 from app.middleware import GuardMiddleware, header
@@ -186,6 +187,7 @@ def create_app(settings: Settings | None = None, reactions: Reactions | None = N
                     name="metrics-compactor",
                 )
             )
+            chores.append(asyncio.create_task(rebuild_in_background(maker), name="metrics-rebuild"))
         if settings.alert_evaluator:
             chores.append(
                 asyncio.create_task(

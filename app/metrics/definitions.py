@@ -3,8 +3,12 @@
 Every figure is a function of the timeline (`ticket_events`): `app/metrics/facts.py`
 folds a ticket's events, in order, into the counts below, attributed to the hour (and
 the UTC day) the deciding event happened in and to the ticket's dimensions at that
-moment (team, owner, channel, category, priority, tags). Durations are wall-clock
-seconds, whole seconds, rounded down.
+moment (team, owner, channel, category, priority, tags). Durations are whole seconds,
+rounded down, of business time on the calendar of the ticket's SLA policy in force
+when the duration ends (the time its desk was open: app/sla/calendar.py); wall-clock
+seconds for a 24/7 calendar, a ticket under no policy or a policy since removed. The
+policy is on the timeline: `ticket.created` names it (`sla_policy_id`), and a
+`ticket.updated` whose changes hold `sla_policy_id` moves the ticket to another.
 
 - **created**: tickets filed (`ticket.created`).
 - **first response time (FRT)**: creation to the first public message by staff

@@ -1,12 +1,15 @@
 """Folding a ticket's events into its facts and the rollup deltas they cause.
 
 Pure: no I/O. The reaction (app/metrics/reactions.py) loads each ticket's facts, feeds
-its new events here in order and writes the facts and the deltas back. The meaning of
+its new events here in order and writes the facts and the deltas back. Durations are
+counted by the `elapsed` it passes: business time on the calendar of the ticket's
+policy (app/metrics/business_time.py). The meaning of
 every count is in app/metrics/definitions.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -50,6 +53,7 @@ class Facts:
     fcr_counted: bool = False
     resolution_dims: Dims | None = None  # as of the first resolution
     imported: bool = False
+    policy_id: int | None = None  # the SLA policy in force: whose calendar times count on
 
 
 @dataclass(slots=True)
@@ -63,8 +67,18 @@ class Delta:
     sub: str = ""
 
 
-def _seconds(start: datetime, end: datetime) -> int:
+# Seconds from start to end for a ticket under an SLA policy (None: none): business
+# seconds on the policy's calendar, wall-clock seconds around the clock. Whole seconds,
+# rounded down, never negative.
+Elapsed = Callable[[int | None, datetime, datetime], int]
+
+
+def wall_clock(_: int | None, start: datetime, end: datetime) -> int:
     return max(0, int((end - start).total_seconds()))
+
+
+def _policy(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def file(
@@ -81,20 +95,32 @@ def file(
         tags=tags,
     )
     facts = Facts(
-        ticket_id, at, dims, status, awaiting_since=at, imported=bool(data.get("imported"))
+        ticket_id,
+        at,
+        dims,
+        status,
+        awaiting_since=at,
+        imported=bool(data.get("imported")),
+        policy_id=_policy(data.get("sla_policy_id")),
     )
     counts = {"created": 1, "open_delta": 1 if status in OPEN_STATUSES else 0}
     return facts, [Delta(at, dims, counts)]
 
 
 def apply(
-    facts: Facts, kind: str, at: datetime, data: dict[str, Any], actor_id: int | None
+    facts: Facts,
+    kind: str,
+    at: datetime,
+    data: dict[str, Any],
+    actor_id: int | None,
+    elapsed: Elapsed = wall_clock,
 ) -> list[Delta]:
-    """The deltas one event of the ticket causes; `facts` is updated in place."""
+    """The deltas one event of the ticket causes; `facts` is updated in place. A
+    duration is counted by `elapsed` under the policy in force when it ends."""
     handler = _HANDLERS.get(kind)
     if handler is None:
         return []
-    deltas = handler(facts, at, data, actor_id)
+    deltas = handler(facts, at, data, actor_id, elapsed)
     deltas.extend(_recheck_fcr(facts))
     return deltas
 
@@ -107,7 +133,9 @@ def _move(facts: Facts, at: datetime, dims: Dims) -> list[Delta]:
     return [Delta(at, old, {"open_delta": -1}), Delta(at, dims, {"open_delta": 1})]
 
 
-def _owner_changed(facts: Facts, at: datetime, data: dict[str, Any], _: int | None) -> list[Delta]:
+def _owner_changed(
+    facts: Facts, at: datetime, data: dict[str, Any], _: int | None, __: Elapsed
+) -> list[Delta]:
     to = data.get("to")
     new_owner = to.get("id") if isinstance(to, dict) else None
     new_owner = new_owner if isinstance(new_owner, int) else None
@@ -121,10 +149,14 @@ def _owner_changed(facts: Facts, at: datetime, data: dict[str, Any], _: int | No
     return deltas
 
 
-def _updated(facts: Facts, at: datetime, data: dict[str, Any], _: int | None) -> list[Delta]:
+def _updated(
+    facts: Facts, at: datetime, data: dict[str, Any], _: int | None, __: Elapsed
+) -> list[Delta]:
     changes = data.get("changes")
     if not isinstance(changes, dict):
         return []
+    if isinstance(changes.get("sla_policy_id"), dict):  # the SLA moved it to another policy
+        facts.policy_id = _policy(changes["sla_policy_id"].get("to"))
     dims = facts.dims
     if "team_id" in changes:
         team = changes["team_id"].get("to")
@@ -138,13 +170,13 @@ def _updated(facts: Facts, at: datetime, data: dict[str, Any], _: int | None) ->
 
 
 def _priority_changed(
-    facts: Facts, at: datetime, data: dict[str, Any], _: int | None
+    facts: Facts, at: datetime, data: dict[str, Any], _: int | None, __: Elapsed
 ) -> list[Delta]:
     return _move(facts, at, replace(facts.dims, priority=str(data.get("to") or "")))
 
 
 def _status_changed(
-    facts: Facts, at: datetime, data: dict[str, Any], actor_id: int | None
+    facts: Facts, at: datetime, data: dict[str, Any], actor_id: int | None, elapsed: Elapsed
 ) -> list[Delta]:
     before, after = str(data.get("from")), str(data.get("to"))
     facts.status = after
@@ -162,7 +194,9 @@ def _status_changed(
             facts.resolution_dims = dims
             counts["first_resolved"] = 1
             counts["sla_ok"] = 0 if facts.breached else 1
-            deltas.append(Delta(at, dims, counts, {"ttr": _seconds(facts.created_at, at)}))
+            deltas.append(
+                Delta(at, dims, counts, {"ttr": elapsed(facts.policy_id, facts.created_at, at)})
+            )
             return deltas
     if before in CLOSED_STATUSES and after in OPEN_STATUSES:
         counts["reopens"] = 1
@@ -175,7 +209,9 @@ def _status_changed(
     return deltas
 
 
-def _message(facts: Facts, at: datetime, data: dict[str, Any], _: int | None) -> list[Delta]:
+def _message(
+    facts: Facts, at: datetime, data: dict[str, Any], _: int | None, elapsed: Elapsed
+) -> list[Delta]:
     if data.get("visibility") != "public":
         return []
     if data.get("author_role") not in STAFF_AUTHOR_ROLES:
@@ -186,18 +222,24 @@ def _message(facts: Facts, at: datetime, data: dict[str, Any], _: int | None) ->
     waiting, facts.awaiting_since = facts.awaiting_since, None
     if facts.first_response_at is None:
         facts.first_response_at = at
-        return [Delta(at, facts.dims, times={"frt": _seconds(facts.created_at, at)})]
+        return [
+            Delta(at, facts.dims, times={"frt": elapsed(facts.policy_id, facts.created_at, at)})
+        ]
     if waiting is not None:
-        return [Delta(at, facts.dims, times={"nrt": _seconds(waiting, at)})]
+        return [Delta(at, facts.dims, times={"nrt": elapsed(facts.policy_id, waiting, at)})]
     return []
 
 
-def _breached(facts: Facts, at: datetime, _: dict[str, Any], __: int | None) -> list[Delta]:
+def _breached(
+    facts: Facts, at: datetime, _: dict[str, Any], __: int | None, ___: Elapsed
+) -> list[Delta]:
     facts.breached = True
     return [Delta(at, facts.dims, {"breaches": 1})]
 
 
-def _feedback(facts: Facts, at: datetime, data: dict[str, Any], _: int | None) -> list[Delta]:
+def _feedback(
+    facts: Facts, at: datetime, data: dict[str, Any], _: int | None, __: Elapsed
+) -> list[Delta]:
     if data.get("source") == "survey":
         rating = data.get("rating")
         positive = 1 if isinstance(rating, int) and rating >= POSITIVE_RATING else 0
@@ -243,4 +285,17 @@ _HANDLERS = {
     "feedback.received": _feedback,
 }
 
-__all__ = ["Delta", "Dims", "Facts", "apply", "bin_of", "file"]
+# Every kind the fold reads: the filing and the kinds that move a figure.
+FOLDED_KINDS = frozenset({"ticket.created", *_HANDLERS})
+
+__all__ = [
+    "FOLDED_KINDS",
+    "Delta",
+    "Dims",
+    "Elapsed",
+    "Facts",
+    "apply",
+    "bin_of",
+    "file",
+    "wall_clock",
+]

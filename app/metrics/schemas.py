@@ -47,7 +47,8 @@ class Metric(StrEnum):
 
 
 class DurationStats(BaseModel):
-    """Seconds, wall-clock: how many, mean, median and p90 (see docs/metrics.md)."""
+    """Seconds of business time on the ticket's SLA calendar (wall-clock around the
+    clock): how many, mean, median and p90 (see docs/metrics.md)."""
 
     count: int
     mean: float | None

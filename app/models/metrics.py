@@ -50,6 +50,9 @@ class MetricTicketFacts(Base):
     res_priority: Mapped[str | None] = mapped_column(String(32))
     res_tags: Mapped[list[str] | None] = mapped_column(ARRAY(String(50)))
     imported: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # The SLA policy whose calendar its durations count business time on (no foreign
+    # key: a removed policy's id stays, and counts wall-clock time).
+    sla_policy_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class _RollupCounts:

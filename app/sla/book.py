@@ -88,10 +88,7 @@ class PolicyBook:
         )
         policies = []
         for policy, row in rows:
-            # Ids come back after a database is emptied (tests do it all the time): the
-            # creation instant tells the rows apart in the process-wide cache.
-            key = hash((row.id, row.created_at))
-            compiled = calendars.get(key, row.version, partial(_spec, row))
+            compiled = _compiled(row)
             conditions = PolicyConditions.model_validate(policy.conditions)
             policies.append(
                 _Policy(
@@ -116,6 +113,36 @@ class PolicyBook:
     def name_of(self, policy_id: int | None) -> str | None:
         policy = None if policy_id is None else self._by_id.get(policy_id)
         return None if policy is None else policy.name
+
+
+def _compiled(row: BusinessCalendarRow) -> BusinessCalendar:
+    # Ids come back after a database is emptied (tests do it all the time): the
+    # creation instant tells the rows apart in the process-wide cache.
+    return calendars.get(hash((row.id, row.created_at)), row.version, partial(_spec, row))
+
+
+async def calendars_by_policy(session: AsyncSession) -> dict[int, BusinessCalendar]:
+    """Each policy's calendar, in one query of plain columns (no targets, no ORM
+    objects: it runs with every change that may end a duration); what the metrics
+    count business time on (app/metrics/business_time.py)."""
+    c = BusinessCalendarRow
+    rows = await session.execute(
+        select(
+            SlaPolicy.id,
+            c.id,
+            c.created_at,
+            c.version,
+            c.time_zone,
+            c.always_open,
+            c.hours,
+            c.holidays,
+        ).join(c, c.id == SlaPolicy.calendar_id)
+    )
+    found = {}
+    for policy_id, row_id, created_at, version, zone, always_open, hours, holidays in rows:
+        load = partial(calendar_spec, zone, always_open, hours, holidays)
+        found[policy_id] = calendars.get(hash((row_id, created_at)), version, load)
+    return found
 
 
 # -- the clock as the ticket row stores it ---------------------------------------------

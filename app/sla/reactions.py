@@ -51,6 +51,10 @@ class _Setup:
 
 SETUP = _Setup()
 
+# The key naming the ticket's policy in `ticket.created` data and, for a move to
+# another policy, in a `ticket.updated`'s changes.
+POLICY = "sla_policy_id"
+
 
 def configure(default_team: str, warning_ratio: float) -> None:
     SETUP.default_team = default_team
@@ -105,6 +109,9 @@ async def due_on_filing(session: AsyncSession, filings: Sequence[Filing]) -> Non
     for filing in filings:
         ticket = filing.ticket
         ticket.sla_policy_id = book.policy_for(ticket)
+        # On the timeline, so that what is counted on the policy's calendar (the
+        # metrics' business time) can be derived from the events alone.
+        filing.created_data[POLICY] = ticket.sla_policy_id
         applied = book.applied(ticket.sla_policy_id, ticket.priority)
         try:
             started = clock.start(applied.calendar, ticket.created_at, applied.targets)
@@ -145,8 +152,11 @@ async def retarget(batch: Batch, recorded: Sequence[Recorded]) -> None:
         return
     book = await PolicyBook.load(batch.session)
     for ticket in tickets.values():
-        before = book.applied(ticket.sla_policy_id, old_priority.get(ticket.id, ticket.priority))
+        old_policy = ticket.sla_policy_id
+        before = book.applied(old_policy, old_priority.get(ticket.id, ticket.priority))
         ticket.sla_policy_id = book.policy_for(ticket)
+        if ticket.sla_policy_id != old_policy:
+            await _record_policy_change(batch, ticket, old_policy)
         after = book.applied(ticket.sla_policy_id, ticket.priority)
         try:
             moved = clock.retarget(
@@ -155,6 +165,23 @@ async def retarget(batch: Batch, recorded: Sequence[Recorded]) -> None:
         except BeyondHorizon:
             moved = clock.SlaClock(paused_since=ticket.sla_paused_since)
         _store(ticket, moved, after)
+
+
+async def _record_policy_change(batch: Batch, ticket: Ticket, old_policy: int | None) -> None:
+    """The ticket is under another policy from now: said on the timeline (internal, as
+    part of the change that moved it), so the calendar its times count on from here is
+    in the events."""
+    await record_event(
+        batch.session,
+        ticket,
+        EventKind.TICKET_UPDATED,
+        actor=None,
+        visibility=Visibility.INTERNAL,
+        data={
+            "changes": {POLICY: {"from": old_policy, "to": ticket.sla_policy_id}},
+            "reason": "sla_policy",
+        },
+    )
 
 
 def _due_data(ticket: Ticket) -> dict[str, Any]:

@@ -139,7 +139,15 @@ PUBLIC_VALUES: dict[EventKind, dict[str, st.SearchStrategy[Any]]] = {
 # app/continuity/, app/merging/service.py, app/inbound/...): all of it secret here.
 STAFF_KEYS: dict[EventKind, tuple[str, ...]] = {
     # `imported` and `external_id`: history brought in from another helpdesk (app/imports).
-    EventKind.TICKET_CREATED: ("impact", "priority", "team_id", "quiet", "imported", "external_id"),
+    EventKind.TICKET_CREATED: (
+        "impact",
+        "priority",
+        "team_id",
+        "quiet",
+        "imported",
+        "external_id",
+        "sla_policy_id",
+    ),
     EventKind.TICKET_UPDATED: ("changes", "reason"),
     EventKind.STATUS_CHANGED: (),
     EventKind.OWNER_CHANGED: ("note", "team_id"),

@@ -123,3 +123,34 @@ async def history(
         {"kind": "complaint", "body": "Nobody answers.", "ticket_id": four},
     )
     return Desk(supervisor, first, second, customer, team_one, team_two, tickets)
+
+
+async def assert_figures_match_recount(
+    client: AsyncClient,
+    headers: dict[str, str],
+    maker: async_sessionmaker[AsyncSession],
+    **params: str,
+) -> JSON:
+    """Every KPI of the summary (over `params`' window) against the plain recount of the
+    raw timeline (tests/metrics/recompute.py); the summary's kpis."""
+    from tests.metrics.recompute import recount, stats
+
+    body = ok(await client.get(f"{API}/metrics/summary", params=params, headers=headers))
+    async with maker() as session:
+        truth = await recount(session)
+    kpis: JSON = body["kpis"]
+    for name in ("created", "resolved", "first_resolved", "reopens", "handovers", "complaints"):
+        assert kpis[name] == getattr(truth, name), name
+    assert kpis["fcr"]["count"] == truth.fcr
+    assert kpis["reopen"]["count"] == truth.reopened
+    assert kpis["csat"]["answered"] == truth.csat_answered
+    assert kpis["csat"]["positive"] == truth.csat_positive
+    assert kpis["csat"]["surveys_sent"] == truth.surveys
+    assert kpis["sla"]["compliant"] == truth.sla_ok
+    assert kpis["sla"]["breaches"] == truth.breaches
+    assert kpis["first_response_time"] == stats(truth.frt)
+    assert kpis["next_response_time"] == stats(truth.nrt)
+    assert kpis["time_to_resolve"] == stats(truth.ttr)
+    assert body["backlog_at_end"] == truth.backlog
+    assert body["handovers_by_reason"] == dict(truth.handovers_by_reason)
+    return kpis

@@ -1,19 +1,27 @@
 """Every KPI recomputed from the raw timeline, written apart from app/metrics/facts.py:
 a plain walk over each ticket's events, no rollups, no shared code but the definitions
-of the percentiles (the histogram binning is part of what "median" means here)."""
+of the percentiles (the histogram binning is part of what "median" means here) and
+the business calendar (what "business time" means).
+
+Durations count business time on the calendar of the ticket's SLA policy in force when
+they end: `ticket.created` names the policy (a ticket filed before it did: its policy
+now), a `ticket.updated` changing `sla_policy_id` moves it; 24/7 or none: wall-clock."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.metrics.definitions import Durations
-from app.models import TicketEvent
+from app.models import BusinessCalendarRow, SlaPolicy, Ticket, TicketEvent
+from app.sla.calendar import BusinessCalendar, compile_calendar
+from app.sla.calendar_schemas import calendar_spec
 
 OPEN = {"new", "open", "pending"}
 STAFF = {"agent", "supervisor", "admin"}
@@ -45,7 +53,10 @@ class Recount:
     suggestions_by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def _secs(a: datetime, b: datetime) -> int:
+Secs = Callable[[int | None, datetime, datetime], int]
+
+
+def _wall(a: datetime, b: datetime) -> int:
     return max(0, int((b - a).total_seconds()))
 
 
@@ -74,6 +85,28 @@ class Recounts:
             getattr(r, name).append(seconds)
 
 
+async def _business_secs(session: AsyncSession) -> Secs:
+    rows = await session.execute(
+        select(SlaPolicy.id, BusinessCalendarRow).join(
+            BusinessCalendarRow, BusinessCalendarRow.id == SlaPolicy.calendar_id
+        )
+    )
+    calendars: dict[int, BusinessCalendar] = {
+        policy: compile_calendar(
+            calendar_spec(row.time_zone, row.always_open, row.hours, row.holidays)
+        )
+        for policy, row in rows
+    }
+
+    def secs(policy: int | None, a: datetime, b: datetime) -> int:
+        calendar = calendars.get(policy) if policy is not None else None
+        if calendar is None or calendar.always_open or b <= a:
+            return _wall(a, b)
+        return calendar.business_time_between(a, b) // timedelta(seconds=1)
+
+    return secs
+
+
 async def recount(session: AsyncSession) -> Recount:
     return (await recount_by(session)).total
 
@@ -83,13 +116,15 @@ async def recount_by(session: AsyncSession) -> Recounts:
     by_ticket: dict[int, list[TicketEvent]] = defaultdict(list)
     for event in events:
         by_ticket[event.ticket_id].append(event)
+    policies = dict((await session.execute(select(Ticket.id, Ticket.sla_policy_id))).all())
+    secs = await _business_secs(session)
     r = Recounts()
-    for timeline in by_ticket.values():
-        _walk(r, timeline)
+    for ticket_id, timeline in by_ticket.items():
+        _walk(r, timeline, policies.get(ticket_id), secs)
     return r
 
 
-def _walk(r: Recounts, timeline: list[TicketEvent]) -> None:
+def _walk(r: Recounts, timeline: list[TicketEvent], policy_now: int | None, secs: Secs) -> None:
     created = timeline[0]
     assert created.kind == "ticket.created"
     team: Key = created.data.get("team_id")
@@ -97,6 +132,11 @@ def _walk(r: Recounts, timeline: list[TicketEvent]) -> None:
     category = created.data.get("category") or ""
     r.add(team, owner, "created")
     start = created.created_at
+    policy = created.data.get("sla_policy_id", policy_now)
+
+    def _secs(a: datetime, b: datetime) -> int:
+        return secs(policy, a, b)
+
     status = "new"
     replies = 0
     breached = False
@@ -106,6 +146,8 @@ def _walk(r: Recounts, timeline: list[TicketEvent]) -> None:
     waiting: datetime | None = start
     for e in timeline[1:]:
         d: dict[str, Any] = e.data
+        if e.kind == "ticket.updated" and "sla_policy_id" in (d.get("changes") or {}):
+            policy = d["changes"]["sla_policy_id"]["to"]
         if e.kind == "ticket.owner_changed":
             to = (d.get("to") or {}).get("id")
             if owner is not None and to != owner:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.metrics.reactions import buckets
 from app.metrics.rollups import pieces
+from app.metrics.store import buckets
 
 HOUR = timedelta(hours=1)
 hours = st.integers(min_value=0, max_value=3 * 366 * 24).map(
