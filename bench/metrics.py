@@ -191,6 +191,9 @@ async def http(
 
 SERVER_ENV = {
     "HELPDESK_ALERT_EVALUATOR": "false",
+    # The loaded tickets have no facts rows: the rebuild at start would fold all of them
+    # while the clients measure (the figures read come from the generated rollups).
+    "HELPDESK_METRICS_COMPACTOR": "false",
     "HELPDESK_RATE_LIMIT_PER_MINUTE": "100000000",
     "HELPDESK_RATE_LIMIT_BURST": "1000000",
 }
