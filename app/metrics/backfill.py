@@ -36,6 +36,7 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.metrics import facts as folding
 from app.metrics.business_time import BusinessTime
+from app.metrics.compaction import compact_all
 from app.metrics.facts import Delta, Elapsed, Facts
 from app.metrics.store import FACTS, add_to_rollups, insert_new_facts, rollup_rows
 from app.models import Ticket, TicketEvent
@@ -45,6 +46,7 @@ logger = logging.getLogger(__name__)
 # pg_try_advisory_xact_lock key: "mtrb".
 REBUILD_LOCK = 0x6D747262
 BATCH_TICKETS = 500
+COMPACT_EVERY = 10  # batches
 _CREATED = "ticket.created"
 _KINDS = sorted(folding.FOLDED_KINDS)
 
@@ -167,7 +169,7 @@ async def rebuild_all(
     without a facts row: how many tickets this folded. Without `wait`, None as soon as
     another process holds the lock (it is doing the work). A ticket filed meanwhile
     needs none of it: its reaction folds it."""
-    folded, after = 0, 0
+    folded, after, batches = 0, 0, 0
     while True:
         async with sessionmaker() as session, session.begin():
             done = await rebuild_batch(session, size, after=after, wait=wait)
@@ -177,6 +179,14 @@ async def rebuild_all(
         folded += adopted
         if looked_at == 0:
             return folded
+        batches += 1
+        if batches % COMPACT_EVERY == 0:
+            # A year of history spreads each batch's counts over thousands of hours:
+            # about twenty delta rows a ticket. Moved into the rollups as the rebuild
+            # goes, they never pile up into one huge compaction (nor slow the readers,
+            # who add them up); every few batches, so that rows of one hour fold first.
+            await compact_all(sessionmaker)
+            logger.info("metrics rebuild: %d tickets folded so far (up to id %d)", folded, after)
 
 
 async def rebuild_in_background(
