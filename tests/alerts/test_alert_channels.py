@@ -141,7 +141,8 @@ async def test_fired_then_resolved_reach_the_socket_the_mailbox_and_the_webhook(
         await _delivered(worker)
 
         mails = _alert_mails(smtp_server, supervisor.email)
-        assert len(mails) == 1 and "Alert: Any complaint" in mails[0], mails
+        assert len(mails) == 1, mails
+        assert "Alert: Any complaint" in mails[0]
         (posted,) = _verified(hook["secret"], receiver, "/alerts")
         assert posted["type"] == "alert.fired"
         assert posted["timestamp"] == now.isoformat()
@@ -168,7 +169,9 @@ async def test_fired_then_resolved_reach_the_socket_the_mailbox_and_the_webhook(
         await _delivered(worker)
 
     mails = _alert_mails(smtp_server, supervisor.email)
-    assert len(mails) == 2 and "Resolved: Any complaint" in mails[1], mails
+    assert len(mails) == 2, mails
+    assert "Alert: Any complaint" in mails[0]
+    assert "Resolved: Any complaint" in mails[1]
     first, second = _verified(hook["secret"], receiver, "/alerts")
     assert first["type"] == "alert.fired"
     assert second["type"] == "alert.resolved"
