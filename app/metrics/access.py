@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,10 +59,9 @@ def viewer_of(user: User, scopes: frozenset[str]) -> Viewer:
     raise Forbidden("Metrics are for staff: agents, supervisors and admins.")
 
 
-async def _viewer(
-    user: CurrentUser, scopes: Annotated[frozenset[str], Depends(token_scopes)]
-) -> Viewer:
-    return viewer_of(user, scopes)
+async def _viewer(request: Request, user: CurrentUser) -> Viewer:
+    # Read once `user` is resolved: authenticating is what records the token's scopes.
+    return viewer_of(user, token_scopes(request))
 
 
 # The caller of a figures endpoint: 401 without a valid token, 403 for who sees none.
