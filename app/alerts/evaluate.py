@@ -19,6 +19,7 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.alerts.schemas import AlertMetric, Comparison
+from app.alerts.webhooks import enqueue_alert_webhooks
 from app.events.kinds import EventKind
 from app.live.hub import ALERTS_CHANNEL
 from app.metrics import rollups
@@ -161,6 +162,7 @@ async def _record(
         await enqueue_personal_notice(
             session, recipient, NoticeTopic.SLA, kind=kind.value, data=data
         )
+    await enqueue_alert_webhooks(session, rule.webhook_ids, kind.value, data, now)
     logger.info("%s: %s (%s = %s)", kind.value, rule.name, rule.metric, value)
 
 

@@ -1,4 +1,5 @@
-"""HTTP for threshold alerts: the rules (supervisors and admins) and the history (staff)."""
+"""HTTP for threshold alerts: the rules (supervisors and admins) and the history (staff,
+and integrations whose token holds `metrics:read`, like the figures it is made of)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from app.alerts.schemas import (
     AlertRuleOut,
     AlertRuleUpdate,
 )
-from app.auth.dependencies import ManagerUser, StaffUser
+from app.auth.dependencies import ManagerUser
 from app.common.openapi import problems
 from app.common.types import IdPath
 from app.db import DbSession
+from app.metrics.access import MetricsViewer
 
 router = APIRouter(tags=["alerts"])
 
@@ -64,7 +66,7 @@ async def delete_alert_rule(session: DbSession, _: ManagerUser, rule_id: IdPath)
 @router.get("/alerts", responses=problems(403))
 async def list_alerts(
     session: DbSession,
-    _: StaffUser,
+    _: MetricsViewer,
     rule_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="An alert id.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -56,6 +56,14 @@ Minutes = Annotated[int, Field(ge=1, le=60 * 24 * 90, strict=True)]
 Threshold = Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
 
 
+WEBHOOKS_DESCRIPTION = (
+    "Webhook endpoints (ids from /webhooks) to POST alert.fired and alert.resolved to, "
+    "signed and retried like every webhook, whatever their event_kinds. Each must be "
+    "active, and an endpoint of an integration only if that integration holds a token "
+    "with the scope metrics:read (otherwise 422)."
+)
+
+
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,6 +83,11 @@ class AlertRuleCreate(_Input):
         max_length=100,
         description="Staff to tell; empty: every supervisor and admin.",
     )
+    webhook_ids: list[Id] = Field(
+        default_factory=list,
+        max_length=20,
+        description=WEBHOOKS_DESCRIPTION,
+    )
     enabled: bool = True
 
 
@@ -88,6 +101,7 @@ class AlertRuleUpdate(_Input):
     min_count: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
     cooldown_minutes: Minutes | None = None
     recipient_ids: list[Id] | None = Field(default=None, max_length=100)
+    webhook_ids: list[Id] | None = Field(default=None, max_length=20)
     enabled: bool | None = None
 
 
@@ -103,6 +117,7 @@ class AlertRuleOut(BaseModel):
     min_count: int
     cooldown_minutes: int
     recipient_ids: list[int]
+    webhook_ids: list[int]
     enabled: bool
     firing: bool
     last_fired_at: datetime | None

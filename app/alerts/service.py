@@ -12,6 +12,7 @@ from app.alerts.schemas import (
     AlertRuleUpdate,
     FilterDimension,
 )
+from app.alerts.webhooks import check_webhooks
 from app.errors import NotFound, UnprocessableEntity
 from app.models import Alert, AlertRule, Role, User
 
@@ -29,6 +30,7 @@ def present(rule: AlertRule) -> AlertRuleOut:
         min_count=rule.min_count,
         cooldown_minutes=rule.cooldown_minutes,
         recipient_ids=list(rule.recipient_ids),
+        webhook_ids=list(rule.webhook_ids),
         enabled=rule.enabled,
         firing=rule.firing,
         last_fired_at=rule.last_fired_at,
@@ -64,6 +66,7 @@ async def _check_recipients(session: AsyncSession, ids: list[int]) -> None:
 async def create(session: AsyncSession, data: AlertRuleCreate) -> AlertRule:
     _check_filter(data.filter_dimension, data.filter_value)
     await _check_recipients(session, data.recipient_ids)
+    await check_webhooks(session, data.webhook_ids)
     rule = AlertRule(
         name=data.name,
         metric=data.metric.value,
@@ -75,6 +78,7 @@ async def create(session: AsyncSession, data: AlertRuleCreate) -> AlertRule:
         min_count=data.min_count,
         cooldown_minutes=data.cooldown_minutes,
         recipient_ids=list(dict.fromkeys(data.recipient_ids)),
+        webhook_ids=list(dict.fromkeys(data.webhook_ids)),
         enabled=data.enabled,
         firing=False,
     )
@@ -109,6 +113,9 @@ async def update(session: AsyncSession, rule_id: int, data: AlertRuleUpdate) -> 
     if changes.get("recipient_ids") is not None:
         await _check_recipients(session, changes["recipient_ids"])
         rule.recipient_ids = list(dict.fromkeys(changes["recipient_ids"]))
+    if changes.get("webhook_ids") is not None:
+        await check_webhooks(session, changes["webhook_ids"])
+        rule.webhook_ids = list(dict.fromkeys(changes["webhook_ids"]))
     for field in ("name", "window_minutes", "threshold", "min_count", "cooldown_minutes"):
         if changes.get(field) is not None:
             setattr(rule, field, changes[field])

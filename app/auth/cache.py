@@ -51,6 +51,7 @@ class CachedToken:
     token_id: int
     expires_at: datetime | None
     last_used_at: datetime | None
+    scopes: frozenset[str]
     user: User  # detached, never attached to a session: merged into each request's
     stored_at: float
 
@@ -93,7 +94,12 @@ class TokenCache:
         snapshot = User(**{key: getattr(user, key) for key in _USER_COLUMNS})
         make_transient_to_detached(snapshot)
         self._entries[token_hash] = CachedToken(
-            token.id, token.expires_at, token.last_used_at, snapshot, time.monotonic()
+            token.id,
+            token.expires_at,
+            token.last_used_at,
+            frozenset(token.scopes),
+            snapshot,
+            time.monotonic(),
         )
 
     def forget(self, *, user_id: int | None = None, token_id: int | None = None) -> None:

@@ -53,10 +53,12 @@ async def current_user(
             raise Unauthorized("The token has been revoked.")
         cache.put(token_hash, token, user, generation)
         token_id, expires_at, last_used_at = token.id, token.expires_at, token.last_used_at
+        scopes = frozenset(token.scopes)
     else:
         # Only valid tokens of active users are cached, and a change forgets them.
         user = await session.merge(cached.user, load=False)
         token_id, expires_at, last_used_at = cached.token_id, cached.expires_at, cached.last_used_at
+        scopes = cached.scopes
     if expires_at is not None and expires_at <= now:
         raise Unauthorized("The token has expired.")
 
@@ -87,7 +89,16 @@ async def current_user(
             # This process has written it: its next requests need not try again.
             cached.last_used_at = now
     request.state.user_id = user.id
+    # What this very token may do beyond the role (app/auth/scopes.py): another token of
+    # the same user may hold other scopes, so it is the request's, not the user's.
+    request.state.token_scopes = scopes
     return user
+
+
+def token_scopes(request: Request) -> frozenset[str]:
+    """The scopes of the token that authenticated the request (none before it was)."""
+    scopes: frozenset[str] = getattr(request.state, "token_scopes", frozenset())
+    return scopes
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

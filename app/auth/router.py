@@ -17,13 +17,15 @@ router = APIRouter(tags=["tokens"])
 @router.post(
     "/users/{user_id}/tokens",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 422),
 )
 async def create_token(
     request: Request, session: DbSession, caller: CurrentUser, user_id: IdPath, data: TokenCreate
 ) -> TokenCreated:
     """Issue a token. A user holds at most HELPDESK_MAX_TOKENS_PER_USER active tokens
-    (unrevoked and unexpired; 20 by default): one more is 409 until one is revoked."""
+    (unrevoked and unexpired; 20 by default): one more is 409 until one is revoked.
+    `scopes` are granted by an admin only (403 otherwise) and only on an integration's
+    token (422 for anyone else: staff and customers read what their role allows)."""
     max_active: int = request.app.state.settings.max_tokens_per_user
     token, secret = await service.issue_token(session, caller, user_id, data, max_active=max_active)
     return TokenCreated(
@@ -32,6 +34,7 @@ async def create_token(
         token=secret,
         created_at=token.created_at,
         expires_at=token.expires_at,
+        scopes=list(token.scopes),
     )
 
 

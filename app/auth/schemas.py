@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from app.auth.scopes import TokenScope
 from app.common.types import ShortText
 
 
@@ -16,6 +17,19 @@ class TokenCreate(BaseModel):
     expires_at: AwareDatetime | None = Field(
         default=None, description="When the token stops working; omit for no expiry."
     )
+    scopes: list[TokenScope] = Field(
+        default_factory=list,
+        max_length=len(TokenScope),
+        description="What the token may do beyond its user's role. Only an admin may grant "
+        "a scope, and only on an integration's token (otherwise 403 / 422). "
+        "`metrics:read`: read the figures (/metrics/*, /insights/emerging) and the alert "
+        "history (/alerts) as a supervisor would, and receive alert webhooks.",
+    )
+
+    @field_validator("scopes")
+    @classmethod
+    def _unique(cls, value: list[TokenScope]) -> list[TokenScope]:
+        return list(dict.fromkeys(value))
 
     @field_validator("expires_at")
     @classmethod
@@ -41,6 +55,7 @@ class TokenOut(BaseModel):
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    scopes: list[str]
 
 
 class TokenCreated(BaseModel):
@@ -49,3 +64,4 @@ class TokenCreated(BaseModel):
     token: str = Field(description="The secret. It is shown only in this response.")
     created_at: datetime
     expires_at: datetime | None
+    scopes: list[str]

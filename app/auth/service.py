@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.notices import announce_token_revoked
 from app.auth.schemas import TokenCreate
+from app.auth.scopes import TokenScope
 from app.auth.tokens import hash_token, mint_token
 from app.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from app.models import ApiToken, Role, User
@@ -25,12 +26,16 @@ async def issue_token(
     """Create a token and return it with its secret, which is never stored."""
     if not _may_manage_tokens_of(actor, user_id):
         raise Forbidden("Only an admin may issue tokens for someone else.")
+    if data.scopes and actor.role is not Role.ADMIN:
+        raise Forbidden("Only an admin may grant token scopes.")
     # Locked: two requests minting at once must not both pass the count below.
     owner = await session.get(User, user_id, with_for_update=True)
     if owner is None:
         raise NotFound(f"User {user_id} does not exist.")
     if not owner.active:
         raise UnprocessableEntity(f"User {user_id} is deactivated; activate them first.")
+    if data.scopes:
+        _check_grant(owner, data.scopes)
     if data.expires_at is not None and data.expires_at <= datetime.now(UTC):
         raise UnprocessableEntity("expires_at must be in the future.")
     active = await count_active_tokens(session, user_id)
@@ -42,12 +47,28 @@ async def issue_token(
         )
     secret = mint_token()
     token = ApiToken(
-        user_id=user_id, name=data.name, token_hash=hash_token(secret), expires_at=data.expires_at
+        user_id=user_id,
+        name=data.name,
+        token_hash=hash_token(secret),
+        expires_at=data.expires_at,
+        scopes=[scope.value for scope in data.scopes],
     )
     session.add(token)
     await session.flush()
     await session.refresh(token)
     return token, secret
+
+
+def _check_grant(owner: User, scopes: Sequence[TokenScope]) -> None:
+    """Scopes widen what an integration reads; staff and customers read what their role
+    allows, so a scope on their token would mean nothing (or too much)."""
+    if owner.role is not Role.INTEGRATION:
+        names = ", ".join(scope.value for scope in scopes)
+        raise UnprocessableEntity(
+            f"Scopes ({names}) are granted only on an integration's token; user {owner.id} "
+            f"is {'an' if owner.role.value[0] in 'aeiou' else 'a'} {owner.role.value}.",
+            loc=("body", "scopes"),
+        )
 
 
 async def count_active_tokens(session: AsyncSession, user_id: int) -> int:

@@ -96,13 +96,18 @@ SCHEMA_EXAMPLES: dict[str, dict[str, Any]] = {
         "updated_at": "2026-01-12T08:00:00Z",
     },
     "TeamCreate": {"name": "Billing", "member_ids": [3, 4], "assignment": "least_loaded"},
-    "TokenCreate": {"name": "CRM integration", "expires_at": "2027-01-01T00:00:00Z"},
+    "TokenCreate": {
+        "name": "CRM integration",
+        "expires_at": "2027-01-01T00:00:00Z",
+        "scopes": ["metrics:read"],
+    },
     "TokenCreated": {
         "id": 12,
         "name": "CRM integration",
         "token": "hd_EXAMPLE000000000000000000000000000000000000",
         "created_at": "2026-03-03T09:00:00Z",
         "expires_at": "2027-01-01T00:00:00Z",
+        "scopes": ["metrics:read"],
     },
     "WebhookCreate": {
         "url": "https://crm.example.com/hooks/helpdesk",

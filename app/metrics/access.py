@@ -1,14 +1,18 @@
 """Who sees which figures: agents their own and their teams'; supervisors and admins
-everything; customers nothing; integrations nothing (there are no token scopes yet to
-grant them metrics explicitly)."""
+everything; customers nothing; integrations only through a token holding the scope
+`metrics:read`, and then what a supervisor reads."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.dependencies import CurrentUser, token_scopes
+from app.auth.scopes import TokenScope, holds
 from app.errors import Forbidden, UnprocessableEntity
 from app.metrics.definitions import ALL
 from app.models import Role, TeamMember, User
@@ -29,13 +33,39 @@ class Scope:
 DESK = Scope(ALL, "")
 
 
-def require_staff(user: User) -> None:
-    if user.role in (Role.CUSTOMER, Role.INTEGRATION):
-        raise Forbidden("Metrics are for staff: agents, supervisors and admins.")
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who reads the figures, and whether they may read all of them (supervisors,
+    admins, an integration's token with `metrics:read`) or only an agent's share."""
+
+    user: User
+    sees_all: bool
 
 
-def is_manager(user: User) -> bool:
-    return user.role in (Role.ADMIN, Role.SUPERVISOR)
+def viewer_of(user: User, scopes: frozenset[str]) -> Viewer:
+    """The viewer a request is, or 403 for who may read no figure at all."""
+    match user.role:
+        case Role.ADMIN | Role.SUPERVISOR:
+            return Viewer(user, sees_all=True)
+        case Role.AGENT:
+            return Viewer(user, sees_all=False)
+        case Role.INTEGRATION if holds(user, scopes, TokenScope.METRICS_READ):
+            return Viewer(user, sees_all=True)
+        case Role.INTEGRATION:
+            raise Forbidden(
+                "An integration reads metrics only with a token holding the scope "
+                "metrics:read (an admin grants it when issuing the token)."
+            )
+    raise Forbidden("Metrics are for staff: agents, supervisors and admins.")
+
+
+async def _viewer(request: Request, user: CurrentUser) -> Viewer:
+    # Read once `user` is resolved: authenticating is what records the token's scopes.
+    return viewer_of(user, token_scopes(request))
+
+
+# The caller of a figures endpoint: 401 without a valid token, 403 for who sees none.
+MetricsViewer = Annotated[Viewer, Depends(_viewer)]
 
 
 async def teams_of(session: AsyncSession, user: User) -> set[int]:
@@ -74,11 +104,11 @@ def requested(
     return Scope(dim, value)
 
 
-async def allowed(session: AsyncSession, user: User, scope: Scope) -> Scope:
-    """The scope the user may read: an agent asking for nothing gets their own figures."""
-    require_staff(user)
-    if is_manager(user):
+async def allowed(session: AsyncSession, viewer: Viewer, scope: Scope) -> Scope:
+    """The scope the viewer may read: an agent asking for nothing gets their own figures."""
+    if viewer.sees_all:
         return scope
+    user = viewer.user
     if scope.whole_desk:
         return Scope("agent", str(user.id))
     if scope.dim == "agent" and scope.val == str(user.id):

@@ -7,13 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.auth.dependencies import CurrentUser
 from app.common.openapi import problems
 from app.common.types import ShortText
 from app.db import DbSession
 from app.errors import Forbidden
 from app.metrics import chart, csv_export, emerging, service
-from app.metrics.access import Scope, is_manager, requested
+from app.metrics.access import MetricsViewer, Scope, requested
 from app.metrics.schemas import (
     AgentTable,
     Emerging,
@@ -65,7 +64,7 @@ AskedScope = Annotated[Scope, Depends(_asked_scope)]
 @router.get("/metrics/summary", response_model=Summary, responses=_RESPONSES)
 async def metrics_summary(
     session: DbSession,
-    viewer: CurrentUser,
+    viewer: MetricsViewer,
     scope: AskedScope,
     request: Request,
     from_: From = None,
@@ -83,7 +82,7 @@ async def metrics_summary(
 @router.get("/metrics/timeseries", response_model=Timeseries, responses=_RESPONSES)
 async def metrics_timeseries(
     session: DbSession,
-    viewer: CurrentUser,
+    viewer: MetricsViewer,
     scope: AskedScope,
     request: Request,
     metric: Metric = Metric.CREATED,
@@ -120,7 +119,7 @@ async def metrics_timeseries(
 )
 async def metrics_timeseries_chart(
     session: DbSession,
-    viewer: CurrentUser,
+    viewer: MetricsViewer,
     scope: AskedScope,
     metric: Metric = Metric.CREATED,
     interval: Interval = Interval.DAY,
@@ -146,7 +145,7 @@ async def metrics_timeseries_chart(
 @router.get("/metrics/agents", response_model=AgentTable, responses=_RESPONSES)
 async def metrics_agents(
     session: DbSession,
-    viewer: CurrentUser,
+    viewer: MetricsViewer,
     request: Request,
     from_: From = None,
     to: To = None,
@@ -163,7 +162,7 @@ async def metrics_agents(
 @router.get("/metrics/teams", response_model=TeamTable, responses=_RESPONSES)
 async def metrics_teams(
     session: DbSession,
-    viewer: CurrentUser,
+    viewer: MetricsViewer,
     request: Request,
     from_: From = None,
     to: To = None,
@@ -180,7 +179,7 @@ async def metrics_teams(
 @router.get("/insights/emerging", response_model=EmergingReport, responses=_RESPONSES)
 async def emerging_issues(
     session: DbSession,
-    viewer: CurrentUser,
+    viewer: MetricsViewer,
     request: Request,
     recent_hours: Annotated[int, Query(ge=1, le=24 * 30)] = 24,
     baseline_days: Annotated[int, Query(ge=1, le=365)] = 28,
@@ -191,8 +190,8 @@ async def emerging_issues(
     """Categories, tags and terms (subjects and first messages) whose tickets in the
     last `recent_hours` rise significantly above their own baseline: a one-sided
     Poisson test, p < alpha, at least `min_count` tickets (docs/metrics.md). With a
-    few example tickets each. Supervisors and admins."""
-    if not is_manager(viewer):
+    few example tickets each. Supervisors, admins and integrations with metrics:read."""
+    if not viewer.sees_all:
         raise Forbidden("Emerging issues are for supervisors and admins.")
     now = datetime.now(UTC)
     found = await emerging.find(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import UnprocessableEntity
 from app.metrics import rollups
-from app.metrics.access import Scope, allowed, is_manager, require_staff, teams_of
+from app.metrics.access import Scope, Viewer, allowed, teams_of
 from app.metrics.definitions import rate
 from app.metrics.rollups import Window
 from app.metrics.schemas import (
@@ -96,7 +96,7 @@ def _filter(scope: Scope) -> Filter | None:
 
 
 async def summary(
-    session: AsyncSession, viewer: User, scope: Scope, span: Window, tz: str
+    session: AsyncSession, viewer: Viewer, scope: Scope, span: Window, tz: str
 ) -> Summary:
     scope = await allowed(session, viewer, scope)
     totals = await rollups.totals(session, scope.dim, scope.val, span)
@@ -179,7 +179,7 @@ def _reader(metric: Metric) -> Callable[[Cells], tuple[float | None, int]]:
 
 async def timeseries(
     session: AsyncSession,
-    viewer: User,
+    viewer: Viewer,
     scope: Scope,
     span: Window,
     *,
@@ -293,15 +293,14 @@ async def _time_away(session: AsyncSession, span: Window) -> dict[int, int]:
     return {int(user): int(total or 0) for user, total in rows}
 
 
-async def agents(session: AsyncSession, viewer: User, span: Window) -> AgentTable:
-    require_staff(viewer)
+async def agents(session: AsyncSession, viewer: Viewer, span: Window) -> AgentTable:
     figures = await rollups.per_value(session, "agent", span)
     load = await _open_load(session, Ticket.owner_id)
     away = await _time_away(session, span)
     ids = {int(v) for v in figures if v} | set(load)
-    if not is_manager(viewer):
-        ids &= {viewer.id}
-        ids.add(viewer.id)
+    if not viewer.sees_all:
+        ids &= {viewer.user.id}
+        ids.add(viewer.user.id)
     names = dict((await session.execute(select(User.id, User.name).where(User.id.in_(ids)))).all())
     empty = rollups.empty_totals()
     rows = [
@@ -319,13 +318,12 @@ async def agents(session: AsyncSession, viewer: User, span: Window) -> AgentTabl
     return AgentTable(from_=span.start, to=span.end, agents=rows)
 
 
-async def teams(session: AsyncSession, viewer: User, span: Window) -> TeamTable:
-    require_staff(viewer)
+async def teams(session: AsyncSession, viewer: Viewer, span: Window) -> TeamTable:
     figures = await rollups.per_value(session, "team", span)
     load = await _open_load(session, Ticket.team_id)
     query = select(Team.id, Team.name).order_by(Team.id)
-    if not is_manager(viewer):
-        query = query.where(Team.id.in_(await teams_of(session, viewer)))
+    if not viewer.sees_all:
+        query = query.where(Team.id.in_(await teams_of(session, viewer.user)))
     empty = rollups.empty_totals()
     rows = [
         TeamRow(

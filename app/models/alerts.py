@@ -15,7 +15,7 @@ from app.models.base import Base, BigId, CreatedAt, UpdatedAt
 class AlertRule(Base):
     """Fire when `metric` over the last `window_minutes` (for one filter) compares to
     `threshold`; resolve when it no longer does. Recipients: staff user ids, or every
-    supervisor and admin when empty."""
+    supervisor and admin when empty; and the webhook endpoints in `webhook_ids`."""
 
     __tablename__ = "alert_rules"
 
@@ -32,6 +32,7 @@ class AlertRule(Base):
     min_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     cooldown_minutes: Mapped[int] = mapped_column(Integer)
     recipient_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default=text("'{}'"))
+    webhook_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default=text("'{}'"))
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     firing: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     last_fired_at: Mapped[datetime | None]

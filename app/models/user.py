@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, String, text
 from sqlalchemy import Enum as SqlEnum
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BigId, CreatedAt, UpdatedAt
@@ -78,3 +79,6 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # What the token may do beyond its user's role (app/auth/scopes.py); only an
+    # integration's token holds any, and they never change after the token is issued.
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(32)), server_default=text("'{}'"))

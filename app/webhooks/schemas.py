@@ -49,7 +49,8 @@ EventKinds = Annotated[
         max_length=50,
         description='Timeline event kinds to receive, or ["*"] for every kind. Internal '
         "events (internal notes, field and priority changes) are sent only when "
-        "include_internal is true.",
+        "include_internal is true. Alerts (alert.fired, alert.resolved) are not "
+        "subscribed to here: an alert rule names its webhooks (webhook_ids).",
     ),
 ]
 INTERNAL_DESCRIPTION = (
@@ -71,8 +72,21 @@ IntegrationId = Annotated[
 ]
 
 
+_ALERT_KINDS = frozenset({EventKind.ALERT_FIRED, EventKind.ALERT_RESOLVED})
+
+
 def _unique_kinds(kinds: list[SubscribedKind] | None) -> list[SubscribedKind] | None:
-    return None if kinds is None else list(dict.fromkeys(kinds))
+    if kinds is None:
+        return None
+    # Alerts are no ticket events: they go where an alert rule says (its webhook_ids),
+    # so a subscription to them here would silently receive nothing.
+    alerts = sorted(str(kind) for kind in kinds if kind in _ALERT_KINDS)
+    if alerts:
+        raise ValueError(
+            f"{', '.join(alerts)} is not subscribed to here: an alert rule names the "
+            "webhooks its alerts go to (webhook_ids on /alert-rules)"
+        )
+    return list(dict.fromkeys(kinds))
 
 
 class _Input(BaseModel):

@@ -11,7 +11,10 @@ from tests.metrics.helpers import API, history, ok
 ENDPOINTS = ("summary", "timeseries", "agents", "teams")
 
 
-async def test_customers_and_integrations_see_nothing(client: AsyncClient, actors: Actors) -> None:
+async def test_customers_and_unscoped_integrations_see_nothing(
+    client: AsyncClient, actors: Actors
+) -> None:
+    """An integration reads figures only with a scoped token (tests/metrics/test_token_scopes)."""
     for actor in (await actors.customer(), await actors.integration()):
         for name in ENDPOINTS:
             assert_problem(await client.get(f"{API}/metrics/{name}", headers=actor.headers), 403)

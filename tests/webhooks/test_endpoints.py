@@ -102,6 +102,7 @@ async def test_only_admins_may_touch_webhooks(
         ({"url": "https://93.184.215.14/x\x00", "event_kinds": ["*"]}, "NUL"),
         ({"url": PUBLIC_URL, "event_kinds": []}, "event_kinds"),
         ({"url": PUBLIC_URL, "event_kinds": ["ticket.exploded"]}, "event_kinds"),
+        ({"url": PUBLIC_URL, "event_kinds": ["*", "alert.fired"]}, "webhook_ids"),
         ({"url": PUBLIC_URL, "event_kinds": ["*"], "secret": "whsec_mine"}, "secret"),
         ({"event_kinds": ["*"]}, "url"),
     ],
