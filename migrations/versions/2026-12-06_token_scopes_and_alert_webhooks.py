@@ -2,7 +2,7 @@
 `metrics:read`) and the webhook endpoints an alert rule posts its alerts to.
 
 Revision ID: d4a8f2c6e1b3
-Revises: b7e3c1d9a2f4
+Revises: 5d1f0a7c3e92
 Create Date: 2026-12-06 05:00:00.000000+00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "d4a8f2c6e1b3"
-down_revision: str | None = "b7e3c1d9a2f4"
+down_revision: str | None = "5d1f0a7c3e92"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
