@@ -13,13 +13,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
 from app.alerts.evaluate import evaluate_all
 from app.config import Settings
-from app.models import AlertRule
 from app.notifications.setup import make_worker
 from app.notifications.worker import DeliveryWorker
 from tests.factories import Actor, Actors, assert_problem
@@ -29,13 +27,6 @@ from tests.notifications.conftest import SmtpServer
 from tests.webhooks.helpers import Receiver, create_webhook
 
 JSON = dict[str, Any]
-
-
-@pytest.fixture(autouse=True)
-async def _no_default_rules(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """The rules a fresh install ships (the migration seeds them) would fire too."""
-    async with sessionmaker() as session, session.begin():
-        await session.execute(delete(AlertRule))
 
 
 @pytest.fixture

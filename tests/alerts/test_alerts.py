@@ -8,21 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.alerts.evaluate import evaluate_all
-from app.models import AlertRule, NotificationDelivery
+from app.models import NotificationDelivery
 from tests.factories import Actors, assert_problem
 from tests.live.conftest import LiveServer, live_client, serve
 from tests.metrics.helpers import API, ok
-
-
-@pytest.fixture(autouse=True)
-async def _no_default_rules(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """The rules a fresh install ships (the migration seeds them) would fire too."""
-    async with sessionmaker() as session, session.begin():
-        await session.execute(delete(AlertRule))
 
 
 @pytest.fixture
