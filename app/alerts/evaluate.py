@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import ColumnElement, String, and_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.alerts.schemas import AlertMetric, Comparison
@@ -38,14 +39,15 @@ _OPEN = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 
 
 async def value_of(
-    session: AsyncSession, rule: AlertRule, now: datetime
+    session: AsyncSession, rule: AlertRule, now: datetime, unassigned: Mapping[int, int]
 ) -> tuple[float | None, int]:
-    """The rule's figure now, and how many observations it rests on."""
+    """The rule's figure now, and how many observations it rests on (`unassigned`: the
+    unassigned-waiting counts of the pass, by rule)."""
     metric = AlertMetric(rule.metric)
     dim = rule.filter_dim or ALL
     val = rule.filter_value if rule.filter_dim else None
     if metric is AlertMetric.UNASSIGNED_WAITING:
-        waiting = await _unassigned_waiting(session, rule, now)
+        waiting = unassigned[rule.id]
         return float(waiting), waiting
     if metric is AlertMetric.BACKLOG:
         open_now = sum((await rollups.open_at(session, dim, val, ceil_hour(now))).values())
@@ -71,27 +73,40 @@ async def value_of(
     raise AssertionError(metric)  # pragma: no cover - every metric is matched above
 
 
-async def _unassigned_waiting(session: AsyncSession, rule: AlertRule, now: datetime) -> int:
-    query = select(func.count()).where(
-        Ticket.status.in_(_OPEN),
-        Ticket.owner_id.is_(None),
-        Ticket.created_at <= now - timedelta(minutes=rule.window_minutes),
-    )
+async def unassigned_waiting(
+    session: AsyncSession, rules: Sequence[AlertRule], now: datetime
+) -> dict[int, int]:
+    """Open tickets nobody owns, waiting longer than each rule's window (and in its
+    filter), for every such rule in one scan: a desk with tens of thousands of them
+    would otherwise be read once per rule."""
+    counts = {rule.id: 0 for rule in rules}
+    conditions = {rule.id: c for rule in rules if (c := _waiting_in(rule, now)) is not None}
+    if conditions:
+        query = select(*(func.count().filter(c) for c in conditions.values())).where(
+            Ticket.status.in_(_OPEN), Ticket.owner_id.is_(None)
+        )
+        counts.update(zip(conditions, (await session.execute(query)).one(), strict=True))
+    return counts
+
+
+def _waiting_in(rule: AlertRule, now: datetime) -> ColumnElement[bool] | None:
+    """Which unowned open tickets a rule counts; None: none can be (an agent's)."""
+    conditions = [Ticket.created_at <= now - timedelta(minutes=rule.window_minutes)]
     value = rule.filter_value
     match rule.filter_dim:
         case "team":
-            query = query.where(Ticket.team_id == int(value or 0))
+            conditions.append(Ticket.team_id == int(value or 0))
         case "channel":  # compared as text: a rule may name a channel that is not one
-            query = query.where(cast(Ticket.channel, String) == value)
+            conditions.append(cast(Ticket.channel, String) == value)
         case "category":
-            query = query.where(Ticket.category == value)
+            conditions.append(Ticket.category == value)
         case "priority":
-            query = query.where(cast(Ticket.priority, String) == value)
+            conditions.append(cast(Ticket.priority, String) == value)
         case "tag":
-            query = query.where(Ticket.tags.contains([value or ""]))
+            conditions.append(Ticket.tags.contains([value or ""]))
         case "agent":
-            return 0  # an agent's tickets are never unassigned
-    return int(await session.scalar(query) or 0)
+            return None  # an agent's tickets are never unassigned
+    return and_(*conditions)
 
 
 async def evaluate_all(
@@ -106,14 +121,19 @@ async def evaluate_all(
         rules = await session.scalars(
             select(AlertRule).where(AlertRule.enabled).order_by(AlertRule.id)
         )
+        enabled = rules.all()
+        waiting = [r for r in enabled if r.metric == AlertMetric.UNASSIGNED_WAITING.value]
+        unassigned = await unassigned_waiting(session, waiting, now)
         changed = 0
-        for rule in rules.all():
-            changed += await _evaluate(session, rule, now)
+        for rule in enabled:
+            changed += await _evaluate(session, rule, now, unassigned)
         return changed
 
 
-async def _evaluate(session: AsyncSession, rule: AlertRule, now: datetime) -> int:
-    value, observed = await value_of(session, rule, now)
+async def _evaluate(
+    session: AsyncSession, rule: AlertRule, now: datetime, unassigned: Mapping[int, int]
+) -> int:
+    value, observed = await value_of(session, rule, now, unassigned)
     holds = (
         value is not None
         and observed >= rule.min_count

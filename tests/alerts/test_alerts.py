@@ -15,7 +15,7 @@ from app.alerts.evaluate import evaluate_all
 from app.models import NotificationDelivery
 from tests.factories import Actors, assert_problem
 from tests.live.conftest import LiveServer, live_client, serve
-from tests.metrics.helpers import API, ok
+from tests.metrics.helpers import API, history, ok
 
 
 @pytest.fixture
@@ -144,3 +144,49 @@ async def test_only_supervisors_and_admins_manage_rules(
     deleted = await client.delete(f"{API}/alert-rules/{made['id']}", headers=admin.headers)
     assert deleted.status_code == 204
     assert_problem(await client.get(f"{API}/alert-rules/{made['id']}", headers=admin.headers), 404)
+
+
+async def test_unassigned_rules_count_each_their_own_unowned_tickets_in_one_pass(
+    client: AsyncClient, actors: Actors, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    # Of the history's four tickets only the fourth (team two, "tech") is open and unowned.
+    desk = await history(client, actors, sessionmaker)
+    supervisor = desk.supervisor
+
+    async def rule(window: int, dimension: str | None = None, value: str | None = None) -> int:
+        body: dict[str, object] = {
+            "name": f"Unassigned {dimension} {value} {window}",
+            "metric": "unassigned_waiting",
+            "window_minutes": window,
+            "comparison": "gte",
+            "threshold": 1,
+        }
+        if dimension:
+            body |= {"filter_dimension": dimension, "filter_value": value}
+        made = ok(
+            await client.post(f"{API}/alert-rules", json=body, headers=supervisor.headers), 201
+        )
+        return int(made["id"])
+
+    expected = {
+        await rule(60): 1.0,
+        await rule(60, "team", str(desk.team_two)): 1.0,
+        await rule(60, "team", str(desk.team_one)): 0.0,
+        await rule(60, "category", "tech"): 1.0,
+        await rule(60, "agent", str(desk.first.id)): 0.0,
+        await rule(240): 0.0,  # not waiting that long yet
+    }
+    in_two_hours = datetime.now(UTC) + timedelta(hours=2)
+    assert await evaluate_all(sessionmaker, in_two_hours) == 3
+    for rule_id, value in expected.items():
+        state = ok(await client.get(f"{API}/alert-rules/{rule_id}", headers=supervisor.headers))
+        assert (state["last_value"], state["firing"]) == (value, value >= 1), state["name"]
+
+    ticket = desk.tickets[3]
+    assigned = await client.post(
+        f"{API}/tickets/{ticket}/assign",
+        json={"owner_id": desk.second.id, "reason": "manual"},
+        headers=supervisor.headers,
+    )
+    ok(assigned)
+    assert await evaluate_all(sessionmaker, in_two_hours) == 3  # all three resolve
