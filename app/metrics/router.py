@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from app.db import DbSession
 from app.errors import Forbidden
 from app.metrics import chart, csv_export, emerging, service
 from app.metrics.access import MetricsViewer, Scope, requested
+from app.metrics.rollups import Window
 from app.metrics.schemas import (
     AgentTable,
     Emerging,
@@ -21,6 +23,7 @@ from app.metrics.schemas import (
     GroupBy,
     Interval,
     Metric,
+    Series,
     Summary,
     TeamTable,
     Timeseries,
@@ -61,51 +64,69 @@ async def _asked_scope(
 AskedScope = Annotated[Scope, Depends(_asked_scope)]
 
 
+@dataclass(frozen=True, slots=True)
+class Period:
+    """[from, to) as asked, widened to whole hours, and the zone its dates are in."""
+
+    window: Window
+    tz: str
+
+
+async def _asked_period(from_: From = None, to: To = None, tz: Tz = "UTC") -> Period:
+    """The period a figure is asked for, the same on every endpoint that takes one."""
+    return Period(service.window(from_, to, tz), tz)
+
+
+AskedPeriod = Annotated[Period, Depends(_asked_period)]
+
+
+async def _series(
+    session: DbSession,
+    viewer: MetricsViewer,
+    scope: AskedScope,
+    period: AskedPeriod,
+    metric: Metric = Metric.CREATED,
+    interval: Interval = Interval.DAY,
+    group_by: GroupBy | None = None,
+) -> Series:
+    """The series asked for: the same for its JSON, CSV and SVG."""
+    return await service.timeseries(
+        session,
+        viewer,
+        scope,
+        period.window,
+        metric=metric,
+        interval=interval,
+        tz=period.tz,
+        group_by=group_by,
+    )
+
+
+AskedSeries = Annotated[Series, Depends(_series)]
+
+
 @router.get("/metrics/summary", response_model=Summary, responses=_RESPONSES)
 async def metrics_summary(
     session: DbSession,
     viewer: MetricsViewer,
     scope: AskedScope,
+    period: AskedPeriod,
     request: Request,
-    from_: From = None,
-    to: To = None,
-    tz: Tz = "UTC",
 ) -> Summary | Response:
     """Every KPI over [from, to) for the desk or one filter (docs/metrics.md). Agents see
     their own figures (the default for them) and their teams'."""
-    result = await service.summary(session, viewer, scope, service.window(from_, to, tz), tz)
+    result = await service.summary(session, viewer, scope, period.window, period.tz)
     if csv_export.wants_csv(request):
         return csv_export.pairs(result.model_dump(mode="json", by_alias=True), "summary")
     return csv_export.json(result)
 
 
 @router.get("/metrics/timeseries", response_model=Timeseries, responses=_RESPONSES)
-async def metrics_timeseries(
-    session: DbSession,
-    viewer: MetricsViewer,
-    scope: AskedScope,
-    request: Request,
-    metric: Metric = Metric.CREATED,
-    interval: Interval = Interval.DAY,
-    group_by: GroupBy | None = None,
-    from_: From = None,
-    to: To = None,
-    tz: Tz = "UTC",
-) -> Timeseries | Response:
+async def metrics_timeseries(result: AskedSeries, request: Request) -> Timeseries | Response:
     """A metric per hour, day, week or month (local to tz), optionally one series per
     value of `group_by`."""
-    result = await service.timeseries(
-        session,
-        viewer,
-        scope,
-        service.window(from_, to, tz),
-        metric=metric,
-        interval=interval,
-        tz=tz,
-        group_by=group_by,
-    )
     if csv_export.wants_csv(request):
-        return csv_export.table(result.points(), f"{metric.value}")
+        return csv_export.table(result.points(), result.metric.value)
     return Response(result.to_json(), media_type="application/json")
 
 
@@ -117,42 +138,17 @@ async def metrics_timeseries(
         200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}},
     },
 )
-async def metrics_timeseries_chart(
-    session: DbSession,
-    viewer: MetricsViewer,
-    scope: AskedScope,
-    metric: Metric = Metric.CREATED,
-    interval: Interval = Interval.DAY,
-    group_by: GroupBy | None = None,
-    from_: From = None,
-    to: To = None,
-    tz: Tz = "UTC",
-) -> Response:
+async def metrics_timeseries_chart(result: AskedSeries) -> Response:
     """The same series as /metrics/timeseries, drawn as an SVG line chart."""
-    result = await service.timeseries(
-        session,
-        viewer,
-        scope,
-        service.window(from_, to, tz),
-        metric=metric,
-        interval=interval,
-        tz=tz,
-        group_by=group_by,
-    )
     return Response(chart.draw(result), media_type="image/svg+xml")
 
 
 @router.get("/metrics/agents", response_model=AgentTable, responses=_RESPONSES)
 async def metrics_agents(
-    session: DbSession,
-    viewer: MetricsViewer,
-    request: Request,
-    from_: From = None,
-    to: To = None,
-    tz: Tz = "UTC",
+    session: DbSession, viewer: MetricsViewer, period: AskedPeriod, request: Request
 ) -> AgentTable | Response:
     """Per agent: handled, load, time away and every KPI. Agents see their own row."""
-    result = await service.agents(session, viewer, service.window(from_, to, tz))
+    result = await service.agents(session, viewer, period.window)
     if csv_export.wants_csv(request):
         rows = [r.model_dump(mode="json") for r in result.agents]
         return csv_export.table(rows, "agents")
@@ -161,15 +157,10 @@ async def metrics_agents(
 
 @router.get("/metrics/teams", response_model=TeamTable, responses=_RESPONSES)
 async def metrics_teams(
-    session: DbSession,
-    viewer: MetricsViewer,
-    request: Request,
-    from_: From = None,
-    to: To = None,
-    tz: Tz = "UTC",
+    session: DbSession, viewer: MetricsViewer, period: AskedPeriod, request: Request
 ) -> TeamTable | Response:
     """Per team: load and every KPI. Agents see their teams."""
-    result = await service.teams(session, viewer, service.window(from_, to, tz))
+    result = await service.teams(session, viewer, period.window)
     if csv_export.wants_csv(request):
         rows = [r.model_dump(mode="json") for r in result.teams]
         return csv_export.table(rows, "teams")
